@@ -1,0 +1,29 @@
+//! A provider that writes each SMS to the log instead of sending it, so the
+//! demo shows what would go out without an SMS gateway.
+
+use async_trait::async_trait;
+
+use super::{Accepted, OutgoingSms, SendError, SmsProvider};
+
+#[derive(Debug, Default)]
+pub struct LogProvider;
+
+#[async_trait]
+impl SmsProvider for LogProvider {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+
+    async fn send(&self, sms: &OutgoingSms) -> Result<Accepted, SendError> {
+        // The text is logged on purpose: this provider exists to show it.
+        // Production configurations use a real provider.
+        tracing::info!(
+            outbound_id = sms.outbound_id,
+            to = %sms.to.masked(),
+            template_id = %sms.template_id,
+            text = %sms.text,
+            "SMS handed to the log provider"
+        );
+        Ok(Accepted { provider_message_id: Some(format!("log-{}", sms.outbound_id)) })
+    }
+}

@@ -1,0 +1,128 @@
+//! The command line: `serve`, `migrate`, `replay`, `parse` and
+//! `check-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::startup::{AppOptions, Application};
+
+#[derive(Debug, Parser)]
+#[command(name = "sandesh", version, about = "SMS gateway that books clinic appointments for community health workers")]
+pub struct Cli {
+    /// TOML configuration file; SANDESH__SECTION__KEY variables override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server, the agent actors and the outbox.
+    Serve {
+        /// Create a demo NGO in an empty database and accept the demo token.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Replay scenario files (or folders of them) against the engine and
+    /// report pass or fail for each.
+    Replay {
+        /// Scenario files or folders containing `*.toml` scenarios.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show how the engine reads an SMS text, without storing anything.
+    Parse {
+        /// The SMS text, e.g. "12 ANC Seema Devi 9876543210".
+        text: String,
+    },
+    /// Load and validate the configuration, then print the effective values
+    /// (secrets hidden).
+    CheckConfig,
+}
+
+/// Runs a command and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&settings.log);
+
+    let result = match cli.command {
+        Command::Serve { demo } => serve(settings, demo),
+        Command::Migrate => migrate(&settings),
+        Command::Replay { paths } => return crate::replay::run_cli(&paths),
+        Command::Parse { text } => {
+            parse(&text);
+            Ok(())
+        }
+        Command::CheckConfig => check_config(&settings),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(mut settings: Settings, demo: bool) -> anyhow::Result<()> {
+    settings.validate_for_serve(demo)?;
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let host = settings.server.host.clone();
+        let database = settings.database.url.clone();
+        let token_param = settings.sms.token_param.clone();
+        let using_demo_token = demo
+            && settings
+                .sms
+                .inbound_token
+                .as_ref()
+                .is_some_and(|token| secrecy::ExposeSecret::expose_secret(token) == crate::config::DEMO_INBOUND_TOKEN);
+        let application = Application::build(settings, AppOptions { demo, ..AppOptions::default() }).await?;
+        let port = application.port();
+        tracing::info!(%host, port, %database, "listening on http://{host}:{port}");
+        if demo {
+            let token = if using_demo_token { crate::config::DEMO_INBOUND_TOKEN } else { "<your sms.inbound_token>" };
+            tracing::info!(
+                "try: curl 'http://{host}:{port}/sms/inbound?from=919812345678&to=5676791&text=12+ANC+Seema+Devi+9876543210&{token_param}={token}'"
+            );
+        }
+        application.run_until_stopped().await?;
+        tracing::info!("server stopped");
+        Ok(())
+    })
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    settings.validate()?;
+    let database = crate::db::Database::open(&settings.database)?;
+    let applied = database.migrate()?;
+    println!("database {} is up to date ({applied} migrations applied now)", settings.database.url);
+    Ok(())
+}
+
+fn parse(text: &str) {
+    match crate::sms::parse(text) {
+        Ok(command) => println!("{command:#?}"),
+        Err(error) => println!("invalid: {error} (field: {})", error.field().as_str()),
+    }
+}
+
+fn check_config(settings: &Settings) -> anyhow::Result<()> {
+    settings.validate()?;
+    println!("{settings:#?}");
+    Ok(())
+}

@@ -1,0 +1,421 @@
+//! Typed, layered configuration: built-in defaults, then an optional TOML
+//! file, then `SANDESH__SECTION__KEY` environment variables. Every key is
+//! documented in `sandesh.example.toml`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono_tz::Tz;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::sms::{Language, PhoneNumber};
+
+/// All settings. Field docs are the reference for each key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub time: TimeSettings,
+    #[serde(default)]
+    pub sms: SmsSettings,
+    #[serde(default)]
+    pub booking: BookingSettings,
+    #[serde(default)]
+    pub agents: AgentSettings,
+    #[serde(default)]
+    pub outbox: OutboxSettings,
+    #[serde(default)]
+    pub kannel: KannelSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub host: String,
+    /// TCP port to listen on; 0 picks a free port.
+    pub port: u16,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { host: "127.0.0.1".into(), port: 8080, workers: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// SQLite database file, created if missing.
+    pub url: String,
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection before it fails
+    /// with 503, in milliseconds.
+    pub pool_timeout_ms: u64,
+    /// How long SQLite waits for a lock held by another connection, in
+    /// milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: "sandesh.db".into(), pool_size: 8, pool_timeout_ms: 5_000, busy_timeout_ms: 5_000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeSettings {
+    /// IANA time zone of business dates and times.
+    pub zone: String,
+}
+
+impl Default for TimeSettings {
+    fn default() -> Self {
+        Self { zone: "Asia/Kolkata".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSettings {
+    /// The virtual mobile number SMS are sent from and received on.
+    pub vmn: String,
+    /// Shared secret that the inbound webhook requires in `token_param`.
+    pub inbound_token: Option<SecretString>,
+    /// Query parameter carrying the sender's number.
+    pub from_param: String,
+    /// Query parameter carrying the receiving number (the VMN).
+    pub to_param: String,
+    /// Query parameter carrying the message text.
+    pub text_param: String,
+    /// Query parameter carrying the provider's message id (optional).
+    pub id_param: String,
+    /// Query parameter carrying the shared secret.
+    pub token_param: String,
+    /// A delivery with a provider id already seen within this many hours is
+    /// a repeat and books nothing.
+    pub duplicate_id_window_hours: u32,
+    /// Without a provider id, the same sender and text within this many
+    /// seconds is a repeat.
+    pub duplicate_text_window_secs: u32,
+    /// Whether a booking must come from the phone registered for the agent
+    /// id it names.
+    pub require_sender_match: bool,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            vmn: "5676791".into(),
+            inbound_token: None,
+            from_param: "from".into(),
+            to_param: "to".into(),
+            text_param: "text".into(),
+            id_param: "id".into(),
+            token_param: "token".into(),
+            duplicate_id_window_hours: 48,
+            duplicate_text_window_secs: 300,
+            require_sender_match: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookingSettings {
+    /// A slot must start at least this many minutes after the booking SMS
+    /// arrives.
+    pub min_lead_minutes: u32,
+    /// Whether the agent gets an SMS confirming each booking.
+    pub confirm_to_agent: bool,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        Self { min_lead_minutes: 60, confirm_to_agent: true }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentSettings {
+    /// An agent actor with no message for this many seconds stops.
+    pub idle_timeout_secs: u64,
+    /// Language for SMS to senders that are not registered agents.
+    pub default_language: Language,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self { idle_timeout_secs: 300, default_language: Language::En }
+    }
+}
+
+/// Which provider the outbox hands SMS to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Kannel's `/cgi-bin/sendsms` HTTP interface.
+    Kannel,
+    /// Writes each SMS to the log instead of sending it; for demos.
+    Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    /// The provider that sends SMS.
+    pub provider: ProviderKind,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: u32,
+    /// Delay before the first retry, in seconds; it doubles per attempt.
+    pub backoff_initial_secs: u64,
+    /// Longest delay between two attempts, in seconds.
+    pub backoff_max_secs: u64,
+    /// How often the outbox looks for due messages, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Messages claimed per round.
+    pub batch_size: u32,
+    /// Messages sent to the provider at the same time.
+    pub concurrency: usize,
+    /// Time limit of one provider request, in milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Log,
+            max_attempts: 8,
+            backoff_initial_secs: 30,
+            backoff_max_secs: 3_600,
+            poll_interval_ms: 500,
+            batch_size: 100,
+            concurrency: 8,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KannelSettings {
+    /// URL of Kannel's sendsms interface.
+    pub sendsms_url: String,
+    /// sendsms user name.
+    pub username: String,
+    /// sendsms password.
+    pub password: SecretString,
+}
+
+impl Default for KannelSettings {
+    fn default() -> Self {
+        Self {
+            sendsms_url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
+            username: "sandesh".into(),
+            password: SecretString::from(String::new()),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// Output format.
+    pub format: LogFormat,
+    /// Filter in `tracing_subscriber::EnvFilter` syntax; `RUST_LOG` wins.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, filter: "info".into() }
+    }
+}
+
+/// The token the demo uses when none is configured, so the README's
+/// example request works on a fresh clone.
+pub const DEMO_INBOUND_TOKEN: &str = "demo-token";
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.exists() {
+                anyhow::bail!("configuration file {} not found: check the --config path", path.display());
+            }
+            builder = builder.add_source(config::File::from(path.to_path_buf()).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("SANDESH").prefix_separator("__").separator("__").try_parsing(true),
+        );
+        let settings: Settings = builder
+            .build()
+            .context("reading configuration failed")?
+            .try_deserialize()
+            .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
+        Ok(settings)
+    }
+
+    /// Returns the configured time zone.
+    pub fn zone(&self) -> Tz {
+        self.time.zone.parse().unwrap_or(chrono_tz::Asia::Kolkata)
+    }
+
+    /// Returns the database path.
+    pub fn database_path(&self) -> PathBuf {
+        PathBuf::from(self.database.url.trim_start_matches("sqlite://"))
+    }
+
+    /// Checks values that types cannot express. Each error names the key
+    /// and how to fix it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.time.zone.parse::<Tz>().is_err() {
+            return Err(ConfigError::new("time.zone", &self.time.zone, "use an IANA zone name such as Asia/Kolkata"));
+        }
+        if self.database.url.trim().is_empty() {
+            return Err(ConfigError::new("database.url", "", "set a file path such as sandesh.db"));
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError::new("database.pool_size", "0", "use at least 1"));
+        }
+        if self.sms.vmn.trim().is_empty() {
+            return Err(ConfigError::new("sms.vmn", "", "set the virtual mobile number SMS are sent from"));
+        }
+        for (key, value) in [
+            ("sms.from_param", &self.sms.from_param),
+            ("sms.to_param", &self.sms.to_param),
+            ("sms.text_param", &self.sms.text_param),
+            ("sms.id_param", &self.sms.id_param),
+            ("sms.token_param", &self.sms.token_param),
+        ] {
+            if value.trim().is_empty() || value.contains(['&', '=', ' ']) {
+                return Err(ConfigError::new(key, value, "use a plain query parameter name such as 'from'"));
+            }
+        }
+        if let Some(token) = &self.sms.inbound_token {
+            if token.expose_secret().len() < 8 {
+                return Err(ConfigError::new("sms.inbound_token", "(hidden)", "use a secret of at least 8 characters"));
+            }
+        }
+        if self.outbox.max_attempts == 0 {
+            return Err(ConfigError::new("outbox.max_attempts", "0", "use at least 1"));
+        }
+        if self.outbox.backoff_initial_secs == 0 || self.outbox.backoff_max_secs < self.outbox.backoff_initial_secs {
+            return Err(ConfigError::new(
+                "outbox.backoff_initial_secs",
+                &self.outbox.backoff_initial_secs.to_string(),
+                "use at least 1 and no more than outbox.backoff_max_secs",
+            ));
+        }
+        if self.outbox.poll_interval_ms == 0 || self.outbox.batch_size == 0 || self.outbox.concurrency == 0 {
+            return Err(ConfigError::new(
+                "outbox.poll_interval_ms",
+                "0",
+                "outbox.poll_interval_ms, outbox.batch_size and outbox.concurrency must be at least 1",
+            ));
+        }
+        if self.outbox.provider == ProviderKind::Kannel {
+            if !(self.kannel.sendsms_url.starts_with("http://") || self.kannel.sendsms_url.starts_with("https://")) {
+                return Err(ConfigError::new(
+                    "kannel.sendsms_url",
+                    &self.kannel.sendsms_url,
+                    "use an http:// or https:// URL",
+                ));
+            }
+            if self.kannel.password.expose_secret().is_empty() {
+                return Err(ConfigError::new("kannel.password", "", "set the sendsms-user password from kannel.conf"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates settings for `serve`: beyond [`Settings::validate`], the
+    /// webhook needs a secret unless the demo supplies one.
+    pub fn validate_for_serve(&mut self, demo: bool) -> Result<(), ConfigError> {
+        self.validate()?;
+        if self.sms.inbound_token.is_none() {
+            if demo {
+                self.sms.inbound_token = Some(SecretString::from(DEMO_INBOUND_TOKEN.to_owned()));
+            } else {
+                return Err(ConfigError::new(
+                    "sms.inbound_token",
+                    "",
+                    "set a shared secret, e.g. SANDESH__SMS__INBOUND_TOKEN=..., and put it in the provider's webhook URL",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The VMN as a phone number when it is one; short codes are not.
+    pub fn vmn_phone(&self) -> Option<PhoneNumber> {
+        PhoneNumber::parse_e164(&self.sms.vmn).ok()
+    }
+}
+
+/// An invalid configuration value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration value for {key} ({value:?}): {fix}; set it in the config file or as SANDESH__{env}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub value: String,
+    pub fix: String,
+    env: String,
+}
+
+impl ConfigError {
+    fn new(key: &'static str, value: &str, fix: &str) -> Self {
+        Self { key, value: value.to_owned(), fix: fix.to_owned(), env: key.to_ascii_uppercase().replace('.', "__") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = Settings::load(None).expect("defaults load");
+        assert!(settings.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_zone_names_key() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.time.zone = "Mumbai".into();
+        let error = settings.validate().expect_err("invalid zone");
+        assert_eq!(error.key, "time.zone");
+        assert!(error.to_string().contains("SANDESH__TIME__ZONE"), "{error}");
+    }
+
+    #[test]
+    fn serve_without_token_fails_outside_demo() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        let error = settings.validate_for_serve(false).expect_err("token required");
+        assert_eq!(error.key, "sms.inbound_token");
+        assert!(settings.validate_for_serve(true).is_ok());
+    }
+}

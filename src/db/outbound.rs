@@ -1,0 +1,206 @@
+//! The durable outbox of messages to send.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::ids::{InboundId, OutboundId, TaskId};
+use super::schema::outbound_messages;
+use super::DbConnection;
+
+/// Delivery states as stored.
+pub mod status {
+    /// Waiting for `next_attempt_at`.
+    pub const QUEUED: &str = "queued";
+    /// Handed to the provider; the answer is not recorded yet.
+    pub const SENDING: &str = "sending";
+    /// Accepted by the provider.
+    pub const SENT: &str = "sent";
+    /// Given up after the last attempt or a permanent error.
+    pub const FAILED: &str = "failed";
+    /// The provider reported delivery to the phone.
+    pub const DELIVERED: &str = "delivered";
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = outbound_messages)]
+pub struct OutboundMessage {
+    pub id: OutboundId,
+    pub channel: String,
+    pub recipient: String,
+    pub text: String,
+    pub template_id: String,
+    pub language: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub provider_message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub task_id: Option<TaskId>,
+    pub inbound_message_id: Option<InboundId>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbound_messages)]
+pub struct NewOutboundMessage<'a> {
+    pub channel: &'a str,
+    pub recipient: &'a str,
+    pub text: &'a str,
+    pub template_id: &'a str,
+    pub language: &'a str,
+    pub status: &'a str,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub task_id: Option<TaskId>,
+    pub inbound_message_id: Option<InboundId>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl OutboundMessage {
+    pub fn enqueue(connection: &mut DbConnection, new: &NewOutboundMessage<'_>) -> QueryResult<OutboundId> {
+        diesel::insert_into(outbound_messages::table)
+            .values(new)
+            .returning(outbound_messages::id)
+            .get_result(connection)
+    }
+
+    pub fn find(connection: &mut DbConnection, id: OutboundId) -> QueryResult<Option<OutboundMessage>> {
+        outbound_messages::table.find(id).select(OutboundMessage::as_select()).first(connection).optional()
+    }
+
+    /// Claims up to `limit` queued messages that are due: marks them
+    /// `sending`, counts the attempt, and returns them. Run it inside a
+    /// write transaction so two outboxes never claim the same row.
+    pub fn claim_due(
+        connection: &mut DbConnection,
+        now: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<OutboundMessage>> {
+        let due: Vec<OutboundId> = outbound_messages::table
+            .filter(outbound_messages::status.eq(status::QUEUED))
+            .filter(outbound_messages::next_attempt_at.le(now))
+            .order((outbound_messages::next_attempt_at.asc(), outbound_messages::id.asc()))
+            .limit(limit)
+            .select(outbound_messages::id)
+            .load(connection)?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(
+            outbound_messages::table
+                .filter(outbound_messages::id.eq_any(&due))
+                .filter(outbound_messages::status.eq(status::QUEUED)),
+        )
+        .set((
+            outbound_messages::status.eq(status::SENDING),
+            outbound_messages::attempts.eq(outbound_messages::attempts + 1),
+            outbound_messages::updated_at.eq(now),
+        ))
+        .execute(connection)?;
+        outbound_messages::table
+            .filter(outbound_messages::id.eq_any(&due))
+            .filter(outbound_messages::status.eq(status::SENDING))
+            .order(outbound_messages::id.asc())
+            .select(OutboundMessage::as_select())
+            .load(connection)
+    }
+
+    pub fn mark_sent(
+        connection: &mut DbConnection,
+        id: OutboundId,
+        provider_id: Option<&str>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(outbound_messages::table.find(id))
+            .set((
+                outbound_messages::status.eq(status::SENT),
+                outbound_messages::provider_message_id.eq(provider_id),
+                outbound_messages::last_error.eq(None::<String>),
+                outbound_messages::updated_at.eq(now),
+            ))
+            .execute(connection)
+    }
+
+    /// Puts a message back in the queue after a failed attempt.
+    pub fn mark_retry(
+        connection: &mut DbConnection,
+        id: OutboundId,
+        error: &str,
+        next_attempt_at: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(outbound_messages::table.find(id))
+            .set((
+                outbound_messages::status.eq(status::QUEUED),
+                outbound_messages::last_error.eq(error),
+                outbound_messages::next_attempt_at.eq(next_attempt_at),
+                outbound_messages::updated_at.eq(now),
+            ))
+            .execute(connection)
+    }
+
+    pub fn mark_failed(
+        connection: &mut DbConnection,
+        id: OutboundId,
+        error: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(outbound_messages::table.find(id))
+            .set((
+                outbound_messages::status.eq(status::FAILED),
+                outbound_messages::last_error.eq(error),
+                outbound_messages::updated_at.eq(now),
+            ))
+            .execute(connection)
+    }
+
+    pub fn mark_delivered(connection: &mut DbConnection, id: OutboundId, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(
+            outbound_messages::table.find(id).filter(outbound_messages::status.eq_any([status::SENT, status::SENDING])),
+        )
+        .set((outbound_messages::status.eq(status::DELIVERED), outbound_messages::updated_at.eq(now)))
+        .execute(connection)
+    }
+
+    /// Returns messages left `sending` by a crash to the queue. Such a
+    /// message may have reached the provider already, so it can go out twice.
+    pub fn requeue_in_flight(connection: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(outbound_messages::table.filter(outbound_messages::status.eq(status::SENDING)))
+            .set((
+                outbound_messages::status.eq(status::QUEUED),
+                outbound_messages::next_attempt_at.eq(now),
+                outbound_messages::updated_at.eq(now),
+            ))
+            .execute(connection)
+    }
+
+    /// The earliest `next_attempt_at` of a queued message, if any.
+    pub fn next_due(connection: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>> {
+        outbound_messages::table
+            .filter(outbound_messages::status.eq(status::QUEUED))
+            .select(diesel::dsl::min(outbound_messages::next_attempt_at))
+            .first(connection)
+    }
+
+    /// Number of messages that are queued and due, or being sent.
+    pub fn count_due(connection: &mut DbConnection, now: NaiveDateTime) -> QueryResult<i64> {
+        outbound_messages::table
+            .filter(
+                outbound_messages::status
+                    .eq(status::SENDING)
+                    .or(outbound_messages::status.eq(status::QUEUED).and(outbound_messages::next_attempt_at.le(now))),
+            )
+            .count()
+            .get_result(connection)
+    }
+
+    /// All messages in creation order.
+    pub fn all(connection: &mut DbConnection) -> QueryResult<Vec<OutboundMessage>> {
+        outbound_messages::table
+            .order(outbound_messages::id.asc())
+            .select(OutboundMessage::as_select())
+            .load(connection)
+    }
+}

@@ -1,0 +1,213 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    agent_facilities (agent_id, facility_id) {
+        agent_id -> Integer,
+        facility_id -> Integer,
+    }
+}
+
+diesel::table! {
+    agents (id) {
+        id -> Integer,
+        name -> Text,
+        phone -> Text,
+        language -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    beneficiaries (id) {
+        id -> Integer,
+        phone -> Text,
+        name -> Text,
+        language -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_types (id) {
+        id -> Integer,
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    corporations (id) {
+        id -> Integer,
+        name -> Text,
+        address -> Text,
+        area -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    facilities (id) {
+        id -> Integer,
+        corporation_id -> Integer,
+        name -> Text,
+        code -> Text,
+        address -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    flagged_messages (id) {
+        id -> Integer,
+        inbound_message_id -> Nullable<Integer>,
+        agent_id -> Nullable<Integer>,
+        task_id -> Nullable<Integer>,
+        reason -> Text,
+        detail -> Text,
+        status -> Text,
+        resolved_by -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbound_messages (id) {
+        id -> Integer,
+        channel -> Text,
+        provider_message_id -> Nullable<Text>,
+        sender -> Text,
+        recipient -> Text,
+        text -> Text,
+        received_at -> Timestamp,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        agent_id -> Nullable<Integer>,
+        duplicate_of -> Nullable<Integer>,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbound_messages (id) {
+        id -> Integer,
+        channel -> Text,
+        recipient -> Text,
+        text -> Text,
+        template_id -> Text,
+        language -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        provider_message_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        task_id -> Nullable<Integer>,
+        inbound_message_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slot_series (id) {
+        id -> Integer,
+        facility_id -> Integer,
+        case_type_id -> Integer,
+        first_date -> Date,
+        start_time -> Time,
+        capacity -> Integer,
+        recurrence -> Text,
+        end_date -> Nullable<Date>,
+        occurrences -> Nullable<Integer>,
+        cancelled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slots (id) {
+        id -> Integer,
+        series_id -> Integer,
+        facility_id -> Integer,
+        case_type_id -> Integer,
+        starts_at -> Timestamp,
+        capacity -> Integer,
+        booked -> Integer,
+        cancelled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_transitions (id) {
+        id -> Integer,
+        task_id -> Integer,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor -> Text,
+        cause -> Text,
+        inbound_message_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Integer,
+        agent_id -> Integer,
+        case_type_id -> Integer,
+        facility_id -> Integer,
+        slot_id -> Integer,
+        beneficiary_id -> Integer,
+        beneficiary_name -> Text,
+        beneficiary_phone -> Text,
+        status -> Text,
+        reschedule_count -> Integer,
+        inbound_message_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(agent_facilities -> agents (agent_id));
+diesel::joinable!(agent_facilities -> facilities (facility_id));
+diesel::joinable!(facilities -> corporations (corporation_id));
+diesel::joinable!(flagged_messages -> agents (agent_id));
+diesel::joinable!(flagged_messages -> inbound_messages (inbound_message_id));
+diesel::joinable!(flagged_messages -> tasks (task_id));
+diesel::joinable!(outbound_messages -> inbound_messages (inbound_message_id));
+diesel::joinable!(outbound_messages -> tasks (task_id));
+diesel::joinable!(slot_series -> case_types (case_type_id));
+diesel::joinable!(slot_series -> facilities (facility_id));
+diesel::joinable!(slots -> case_types (case_type_id));
+diesel::joinable!(slots -> facilities (facility_id));
+diesel::joinable!(slots -> slot_series (series_id));
+diesel::joinable!(task_transitions -> inbound_messages (inbound_message_id));
+diesel::joinable!(task_transitions -> tasks (task_id));
+diesel::joinable!(tasks -> agents (agent_id));
+diesel::joinable!(tasks -> beneficiaries (beneficiary_id));
+diesel::joinable!(tasks -> case_types (case_type_id));
+diesel::joinable!(tasks -> facilities (facility_id));
+diesel::joinable!(tasks -> inbound_messages (inbound_message_id));
+diesel::joinable!(tasks -> slots (slot_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    agent_facilities,
+    agents,
+    beneficiaries,
+    case_types,
+    corporations,
+    facilities,
+    flagged_messages,
+    inbound_messages,
+    outbound_messages,
+    slot_series,
+    slots,
+    task_transitions,
+    tasks,
+);

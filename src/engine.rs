@@ -1,0 +1,43 @@
+//! The shared handles every actor and handler works with.
+
+use std::sync::Arc;
+
+use crate::booking::intake::{store_arrival, Arrival, Stored};
+use crate::booking::{process_inbound, BookingContext, Outcome};
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::db::ids::InboundId;
+use crate::db::{Database, DbError};
+use crate::sms::Catalog;
+
+/// Database, settings, catalogues and clock, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub database: Database,
+    pub settings: Arc<Settings>,
+    pub booking: BookingContext,
+    pub clock: SharedClock,
+}
+
+impl Engine {
+    pub fn new(database: Database, settings: Arc<Settings>, catalog: Arc<Catalog>, clock: SharedClock) -> Self {
+        let booking = BookingContext { zone: settings.zone(), settings: settings.clone(), catalog };
+        Self { database, settings, booking, clock }
+    }
+
+    /// Stores an arriving message durably and returns its id.
+    pub async fn receive(&self, arrival: Arrival) -> Result<Stored, DbError> {
+        let settings = self.settings.clone();
+        let now = self.clock.now_naive();
+        self.database
+            .run(move |connection| store_arrival(connection, &settings.sms, &arrival, now).map_err(DbError::from))
+            .await
+    }
+
+    /// Processes one stored message; `None` if it was handled before.
+    pub async fn process(&self, id: InboundId) -> Result<Option<Outcome>, DbError> {
+        let context = self.booking.clone();
+        let now = self.clock.now_naive();
+        self.database.run(move |connection| process_inbound(connection, &context, id, now).map_err(DbError::from)).await
+    }
+}

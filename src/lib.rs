@@ -1,0 +1,18 @@
+//! Sandesh: an SMS and WhatsApp gateway that books clinic appointments for
+//! community health workers. The binary in `main.rs` only parses the
+//! command line; everything else lives here.
+
+pub mod actors;
+pub mod booking;
+pub mod channels;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod engine;
+pub mod replay;
+pub mod sms;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,19 @@
+//! Logging setup: `tracing` with human-readable or JSON lines.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, LogSettings};
+
+/// Installs the global subscriber. `RUST_LOG` overrides the configured
+/// filter. Calling it twice keeps the first subscriber.
+pub fn init(settings: &LogSettings) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let result = match settings.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+    if result.is_err() {
+        tracing::debug!("a log subscriber was already installed");
+    }
+}
