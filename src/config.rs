@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use chrono::NaiveTime;
 use chrono_tz::Tz;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -27,6 +28,8 @@ pub struct Settings {
     pub booking: BookingSettings,
     #[serde(default)]
     pub agents: AgentSettings,
+    #[serde(default)]
+    pub scheduler: SchedulerSettings,
     #[serde(default)]
     pub outbox: OutboxSettings,
     #[serde(default)]
@@ -160,6 +163,61 @@ impl Default for AgentSettings {
     fn default() -> Self {
         Self { idle_timeout_secs: 300, default_language: Language::En }
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerSettings {
+    /// Local time (HH:MM) each day when agents get the follow-ups of that
+    /// day's appointments.
+    pub follow_up_time: String,
+    /// Whether patients get a reminder SMS the day before the appointment.
+    pub reminders: bool,
+    /// Local time (HH:MM) on the day before an appointment when its
+    /// reminder goes out. Tasks booked after that moment get no reminder.
+    pub reminder_time: String,
+    /// A follow-up with no reply after this many days escalates the task.
+    pub reply_days: u32,
+    /// The most reschedules (RS replies) a task may have; one more
+    /// escalates it instead.
+    pub max_reschedules: u32,
+    /// Slots of recurring series are created this many days ahead.
+    pub horizon_days: u32,
+    /// How often the scheduler checks for due work, in seconds.
+    pub tick_secs: u64,
+    /// Tasks handled per transaction in a scheduler run.
+    pub batch_size: u32,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            follow_up_time: "20:00".into(),
+            reminders: true,
+            reminder_time: "18:00".into(),
+            reply_days: 2,
+            max_reschedules: 2,
+            horizon_days: 28,
+            tick_secs: 60,
+            batch_size: 200,
+        }
+    }
+}
+
+impl SchedulerSettings {
+    /// The follow-up time; validated at start-up.
+    pub fn follow_up_at(&self) -> NaiveTime {
+        parse_local_time(&self.follow_up_time).unwrap_or(NaiveTime::MIN)
+    }
+
+    /// The reminder time; validated at start-up.
+    pub fn reminder_at(&self) -> NaiveTime {
+        parse_local_time(&self.reminder_time).unwrap_or(NaiveTime::MIN)
+    }
+}
+
+fn parse_local_time(text: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
 }
 
 /// Which provider the outbox hands SMS to.
@@ -319,6 +377,21 @@ impl Settings {
             if token.expose_secret().len() < 8 {
                 return Err(ConfigError::new("sms.inbound_token", "(hidden)", "use a secret of at least 8 characters"));
             }
+        }
+        for (key, value) in [
+            ("scheduler.follow_up_time", &self.scheduler.follow_up_time),
+            ("scheduler.reminder_time", &self.scheduler.reminder_time),
+        ] {
+            if parse_local_time(value).is_none() {
+                return Err(ConfigError::new(key, value, "use a local time as HH:MM, such as 20:00"));
+            }
+        }
+        if self.scheduler.tick_secs == 0 || self.scheduler.batch_size == 0 || self.scheduler.reply_days == 0 {
+            return Err(ConfigError::new(
+                "scheduler.tick_secs",
+                "0",
+                "scheduler.tick_secs, scheduler.batch_size and scheduler.reply_days must be at least 1",
+            ));
         }
         if self.outbox.max_attempts == 0 {
             return Err(ConfigError::new("outbox.max_attempts", "0", "use at least 1"));

@@ -6,8 +6,10 @@ use crate::booking::intake::{store_arrival, Arrival, Stored};
 use crate::booking::{process_inbound, BookingContext, Outcome};
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::db::ids::InboundId;
-use crate::db::{Database, DbError};
+use crate::db::ids::{InboundId, TaskId};
+use crate::db::{write_transaction, Database, DbError};
+use crate::followup::reply::{apply_reply, ReplyOutcome};
+use crate::followup::run::{run_due, RunSummary};
 use crate::sms::Catalog;
 
 /// Database, settings, catalogues and clock, cheap to clone.
@@ -31,6 +33,27 @@ impl Engine {
         let now = self.clock.now_naive();
         self.database
             .run(move |connection| store_arrival(connection, &settings.sms, &arrival, now).map_err(DbError::from))
+            .await
+    }
+
+    /// Applies a follow-up reply to its task; the task actor calls this.
+    pub async fn apply_reply(&self, id: InboundId, task_id: TaskId) -> Result<ReplyOutcome, DbError> {
+        let context = self.booking.clone();
+        let now = self.clock.now_naive();
+        self.database
+            .run(move |connection| {
+                write_transaction(connection, |connection| apply_reply(connection, &context, id, task_id, now))
+                    .map_err(DbError::from)
+            })
+            .await
+    }
+
+    /// Runs the scheduler's due work once.
+    pub async fn run_scheduler(&self, max_batches: Option<usize>) -> Result<RunSummary, DbError> {
+        let context = self.booking.clone();
+        let now = self.clock.now_naive();
+        self.database
+            .run(move |connection| run_due(connection, &context, now, max_batches).map_err(DbError::from))
             .await
     }
 

@@ -3,6 +3,7 @@
 //! command line; everything else lives here.
 
 pub mod actors;
+pub mod appointments;
 pub mod booking;
 pub mod channels;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod engine;
+pub mod followup;
 pub mod replay;
 pub mod sms;
 pub mod startup;

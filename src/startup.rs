@@ -12,6 +12,8 @@ use chrono::TimeZone as _;
 
 use crate::actors::outbox::Outbox;
 use crate::actors::registry::{AgentRegistry, DispatchPending};
+use crate::actors::scheduler::Scheduler;
+use crate::actors::task::TaskRegistry;
 use crate::channels::kannel::KannelProvider;
 use crate::channels::log::LogProvider;
 use crate::channels::SmsProvider;
@@ -43,6 +45,8 @@ impl Default for AppOptions {
 pub struct Core {
     pub engine: Engine,
     pub registry: Addr<AgentRegistry>,
+    pub tasks: Addr<TaskRegistry>,
+    pub scheduler: Addr<Scheduler>,
     pub outbox: Addr<Outbox>,
 }
 
@@ -87,12 +91,14 @@ impl Core {
             },
         };
         let outbox = Outbox::new(engine.clone(), provider).start();
-        let registry = AgentRegistry::new(engine.clone(), Some(outbox.clone())).start();
+        let tasks = TaskRegistry::new(engine.clone()).start();
+        let registry = AgentRegistry::new(engine.clone(), Some(outbox.clone()), tasks.clone()).start();
+        let scheduler = Scheduler::new(engine.clone(), Some(outbox.clone())).start();
         let recovered = registry.send(DispatchPending).await.context("agent registry stopped")??;
         if recovered > 0 {
             tracing::info!(count = recovered, "dispatched messages stored before the restart");
         }
-        Ok(Self { engine, registry, outbox })
+        Ok(Self { engine, registry, tasks, scheduler, outbox })
     }
 }
 

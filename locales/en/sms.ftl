@@ -43,3 +43,17 @@ agent-unknown-tracking-id = Tracking id { $tracking_id } is not known. Check the
 agent-tracking-id-typo = Tracking id { $tracking_id } has a typing mistake. Check the digits and send again.
 agent-follow-up-mismatch = Phone or tracking id does not match the appointment. Check the follow-up SMS and send again.
 agent-not-processed = Your SMS could not be read. An officer will check it.
+
+# Follow-up and reminders.
+agent-follow-up = Follow-up { $tracking_id }: did { $name } go to { $facility } on { $date } { $time } ({ $case })? Yes: -1 SC { $phone } { $name } { $tracking_id } No: -1 RS { $phone } { $name } { $tracking_id }
+patient-reminder = Reminder: { $name } visit { $facility }, { $address } tomorrow { $date } at { $time } for { $case }
+patient-appointment-changed = Changed: { $name } visit { $facility }, { $address } on { $date } at { $time } for { $case }
+agent-completed = Recorded: { $name } went for { $case }. Thank you.
+agent-rescheduled = Rebooked: { $name } ({ $case }) at { $facility } on { $date } { $time }.
+agent-reply-repeated = Already recorded for { $name } ({ $tracking_id }). Nothing changed.
+agent-reply-not-applied = The appointment of { $name } is { $status ->
+    [completed] already completed
+    [cancelled] cancelled
+   *[other] closed
+}. Your reply changed nothing.
+agent-escalated = { $name } was rescheduled too often. An officer will call you.

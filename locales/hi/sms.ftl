@@ -37,3 +37,16 @@ agent-unknown-tracking-id = ट्रैकिंग आईडी { $tracking_id
 agent-tracking-id-typo = ट्रैकिंग आईडी { $tracking_id } में टाइपिंग की गलती है। अंक जाँचकर फिर भेजें।
 agent-follow-up-mismatch = फ़ोन या ट्रैकिंग आईडी अपॉइंटमेंट से मेल नहीं खाते। फ़ॉलो-अप SMS देखकर फिर भेजें।
 agent-not-processed = आपका SMS पढ़ा नहीं जा सका। एक अधिकारी इसे देखेंगे।
+
+agent-follow-up = फ़ॉलो-अप { $tracking_id }: क्या { $name } { $date } { $time } को { $facility } गए ({ $case })? हाँ: -1 SC { $phone } { $name } { $tracking_id } नहीं: -1 RS { $phone } { $name } { $tracking_id }
+patient-reminder = याद दिलाना: { $name }, कल { $date } को { $time } बजे { $case } के लिए { $facility }, { $address } पर जाएँ
+patient-appointment-changed = बदलाव: { $name }, { $date } को { $time } बजे { $case } के लिए { $facility }, { $address } पर जाएँ
+agent-completed = दर्ज हुआ: { $name } { $case } के लिए गए। धन्यवाद।
+agent-rescheduled = फिर से बुक हुआ: { $name } ({ $case }) { $facility } में { $date } { $time } बजे।
+agent-reply-repeated = { $name } ({ $tracking_id }) के लिए पहले ही दर्ज है। कुछ नहीं बदला।
+agent-reply-not-applied = { $name } का अपॉइंटमेंट { $status ->
+    [completed] पहले ही पूरा हो चुका है
+    [cancelled] रद्द हो चुका है
+   *[other] बंद हो चुका है
+}। आपके जवाब से कुछ नहीं बदला।
+agent-escalated = { $name } का समय बहुत बार बदला गया। एक अधिकारी आपको फ़ोन करेंगे।

@@ -37,3 +37,16 @@ agent-unknown-tracking-id = ट्रॅकिंग आयडी { $tracking_id
 agent-tracking-id-typo = ट्रॅकिंग आयडी { $tracking_id } मध्ये टायपिंगची चूक आहे. अंक तपासून पुन्हा पाठवा.
 agent-follow-up-mismatch = फोन किंवा ट्रॅकिंग आयडी अपॉइंटमेंटशी जुळत नाही. फॉलो-अप SMS पाहून पुन्हा पाठवा.
 agent-not-processed = आपला SMS वाचता आला नाही. एक अधिकारी तो तपासतील.
+
+agent-follow-up = फॉलो-अप { $tracking_id }: { $name } { $date } { $time } ला { $facility } येथे गेले का ({ $case })? हो: -1 SC { $phone } { $name } { $tracking_id } नाही: -1 RS { $phone } { $name } { $tracking_id }
+patient-reminder = आठवण: { $name }, उद्या { $date } रोजी { $time } वाजता { $case } साठी { $facility }, { $address } येथे भेट द्या
+patient-appointment-changed = बदल: { $name }, { $date } रोजी { $time } वाजता { $case } साठी { $facility }, { $address } येथे भेट द्या
+agent-completed = नोंद झाली: { $name } { $case } साठी गेले. धन्यवाद.
+agent-rescheduled = पुन्हा बुक झाले: { $name } ({ $case }) { $facility } येथे { $date } { $time } वाजता.
+agent-reply-repeated = { $name } ({ $tracking_id }) साठी आधीच नोंद आहे. काहीही बदलले नाही.
+agent-reply-not-applied = { $name } यांची अपॉइंटमेंट { $status ->
+    [completed] आधीच पूर्ण झाली आहे
+    [cancelled] रद्द झाली आहे
+   *[other] बंद झाली आहे
+}. आपल्या उत्तराने काहीही बदलले नाही.
+agent-escalated = { $name } यांची वेळ खूप वेळा बदलली. एक अधिकारी आपल्याला फोन करतील.

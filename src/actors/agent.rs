@@ -8,6 +8,7 @@ use actix::prelude::*;
 
 use super::outbox::{Outbox, Wake};
 use super::registry::{AgentIdle, AgentRegistry, RouteKey};
+use super::task::{ApplyReply, TaskRegistry};
 use crate::booking::Outcome;
 use crate::db::ids::InboundId;
 use crate::engine::Engine;
@@ -31,6 +32,7 @@ pub struct AgentActor {
     engine: Engine,
     registry: Addr<AgentRegistry>,
     outbox: Option<Addr<Outbox>>,
+    tasks: Addr<TaskRegistry>,
     /// Messages handled so far; the registry compares it with the number it
     /// dispatched before retiring the actor.
     processed: u64,
@@ -39,9 +41,15 @@ pub struct AgentActor {
 }
 
 impl AgentActor {
-    pub fn new(key: RouteKey, engine: Engine, registry: Addr<AgentRegistry>, outbox: Option<Addr<Outbox>>) -> Self {
+    pub fn new(
+        key: RouteKey,
+        engine: Engine,
+        registry: Addr<AgentRegistry>,
+        outbox: Option<Addr<Outbox>>,
+        tasks: Addr<TaskRegistry>,
+    ) -> Self {
         let idle_timeout = Duration::from_secs(engine.settings.agents.idle_timeout_secs);
-        Self { key, engine, registry, outbox, processed: 0, last_active: Instant::now(), idle_timeout }
+        Self { key, engine, registry, outbox, tasks, processed: 0, last_active: Instant::now(), idle_timeout }
     }
 }
 
@@ -70,6 +78,7 @@ impl Handler<ProcessMessage> for AgentActor {
     /// one agent's messages never overtake each other.
     fn handle(&mut self, message: ProcessMessage, _ctx: &mut Self::Context) -> Self::Result {
         let engine = self.engine.clone();
+        let tasks = self.tasks.clone();
         let key = self.key;
         let span = tracing::info_span!("agent_message", route = %key, inbound_id = %message.0);
         let work = async move {
@@ -77,6 +86,23 @@ impl Handler<ProcessMessage> for AgentActor {
             match engine.process(message.0).await {
                 Ok(Some(Outcome::Booked { task_id })) => tracing::debug!(%task_id, "message booked"),
                 Ok(Some(Outcome::Flagged { flag_id, reason })) => tracing::debug!(%flag_id, reason, "message flagged"),
+                Ok(Some(Outcome::ForTask { task_id })) => {
+                    // Waiting here keeps this agent's later messages behind
+                    // the reply, so a correction cannot overtake it.
+                    match tasks.send(ApplyReply { inbound_id: message.0, task_id }).await {
+                        Ok(Ok(outcome)) => tracing::debug!(%task_id, outcome = outcome.as_str(), "reply applied"),
+                        Ok(Err(error)) => tracing::error!(
+                            %error,
+                            %task_id,
+                            "applying reply {} to task {} failed; the registry sweep retries it",
+                            message.0,
+                            task_id
+                        ),
+                        Err(error) => {
+                            tracing::error!(%error, %task_id, "task registry unavailable; the registry sweep retries the reply")
+                        }
+                    }
+                }
                 Ok(None) => tracing::debug!("message was processed before"),
                 Err(error) => tracing::error!(
                     %error,

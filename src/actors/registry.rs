@@ -10,6 +10,7 @@ use actix::prelude::*;
 
 use super::agent::{AgentActor, ProcessMessage, Retire};
 use super::outbox::Outbox;
+use super::task::TaskRegistry;
 use crate::db::ids::{AgentId, InboundId};
 use crate::db::inbound::{InboundMessage, PendingInbound};
 use crate::db::DbError;
@@ -83,17 +84,19 @@ struct Entry {
 pub struct AgentRegistry {
     engine: Engine,
     outbox: Option<Addr<Outbox>>,
+    tasks: Addr<TaskRegistry>,
     actors: HashMap<RouteKey, Entry>,
 }
 
 impl AgentRegistry {
-    pub fn new(engine: Engine, outbox: Option<Addr<Outbox>>) -> Self {
-        Self { engine, outbox, actors: HashMap::new() }
+    pub fn new(engine: Engine, outbox: Option<Addr<Outbox>>, tasks: Addr<TaskRegistry>) -> Self {
+        Self { engine, outbox, tasks, actors: HashMap::new() }
     }
 
     fn dispatch(&mut self, id: InboundId, key: RouteKey, ctx: &mut Context<Self>) {
         let entry = self.actors.entry(key).or_insert_with(|| {
-            let actor = AgentActor::new(key, self.engine.clone(), ctx.address(), self.outbox.clone());
+            let actor =
+                AgentActor::new(key, self.engine.clone(), ctx.address(), self.outbox.clone(), self.tasks.clone());
             Entry { address: actor.start(), dispatched: 0 }
         });
         entry.dispatched += 1;

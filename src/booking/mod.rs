@@ -35,8 +35,17 @@ pub struct BookingContext {
 /// What became of one inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Booked { task_id: TaskId },
-    Flagged { flag_id: FlagId, reason: &'static str },
+    Booked {
+        task_id: TaskId,
+    },
+    /// A follow-up reply to hand to the task's actor.
+    ForTask {
+        task_id: TaskId,
+    },
+    Flagged {
+        flag_id: FlagId,
+        reason: &'static str,
+    },
 }
 
 impl Outcome {
@@ -44,6 +53,7 @@ impl Outcome {
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Booked { .. } => "booked",
+            Outcome::ForTask { .. } => "for_task",
             Outcome::Flagged { .. } => "flagged",
         }
     }
@@ -72,6 +82,9 @@ pub fn process_inbound(
 
         let outcome = match handle(connection, context, &message, now)? {
             Handled::Booked(task_id) => Outcome::Booked { task_id },
+            // Left `received`: the task actor marks it processed when it
+            // applies the reply.
+            Handled::ForTask(task_id) => return Ok(Some(Outcome::ForTask { task_id })),
             Handled::Rejected { rejection, agent, is_follow_up } => {
                 let flag_id =
                     record_rejection(connection, context, &message, agent.as_ref(), &rejection, is_follow_up, now)?;
@@ -85,7 +98,13 @@ pub fn process_inbound(
 
 enum Handled {
     Booked(TaskId),
-    Rejected { rejection: Rejection, agent: Option<Agent>, is_follow_up: bool },
+    /// A follow-up reply for this task; its task actor applies it.
+    ForTask(TaskId),
+    Rejected {
+        rejection: Rejection,
+        agent: Option<Agent>,
+        is_follow_up: bool,
+    },
 }
 
 fn rejected(rejection: Rejection, agent: Option<Agent>, is_follow_up: bool) -> QueryResult<Handled> {
@@ -115,12 +134,10 @@ fn handle(
     match command {
         Command::Booking(request) => book(connection, context, message, &request, now),
         Command::FollowUpReply(reply) => {
-            // TODO: follow-up replies need the scheduler's tracking ids; until
-            // they exist every reply is flagged for an officer.
-            let Some(agent) = sender_agent else {
-                return rejected(Rejection::UnknownSender { sender: message.sender.clone() }, None, true);
-            };
-            rejected(Rejection::UnknownTrackingId { tracking_id: reply.tracking_id }, Some(agent), true)
+            match crate::followup::reply::resolve(connection, sender_agent.as_ref(), &message.sender, &reply)? {
+                Ok(resolved) => Ok(Handled::ForTask(resolved.task.id)),
+                Err(rejection) => rejected(rejection, sender_agent, true),
+            }
         }
     }
 }
@@ -367,7 +384,7 @@ fn format_local(zone: Tz, instant: NaiveDateTime) -> String {
 
 /// Stores the flag and queues the reply that tells the agent what to fix.
 /// Senders that are neither an agent nor a phone number get no reply.
-fn record_rejection(
+pub(crate) fn record_rejection(
     connection: &mut DbConnection,
     context: &BookingContext,
     message: &InboundMessage,

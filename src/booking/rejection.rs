@@ -29,6 +29,8 @@ pub enum Rejection {
     AgentWithoutFacility { agent_id: i32, beneficiary: String },
     #[error("no free {case_code} slot after {not_before} at facilities {facilities} for {beneficiary}")]
     NoFreeSlot { case_code: String, beneficiary: String, not_before: String, facilities: String },
+    #[error("tracking id {tracking_id} fails its check digit, so it was mistyped")]
+    TrackingIdTypo { tracking_id: String },
     #[error("tracking id {tracking_id} is unknown")]
     UnknownTrackingId { tracking_id: String },
     #[error("the follow-up reply does not match task {task_id}: {detail}")]
@@ -90,6 +92,7 @@ impl Rejection {
             Rejection::UnknownFacility { .. } => "unknown_facility",
             Rejection::FacilityNotAssigned { .. } | Rejection::AgentWithoutFacility { .. } => "unassigned_facility",
             Rejection::NoFreeSlot { .. } => "no_free_slot",
+            Rejection::TrackingIdTypo { .. } => "invalid_tracking_id",
             Rejection::UnknownTrackingId { .. } => "unknown_tracking_id",
             Rejection::FollowUpMismatch { .. } => "follow_up_mismatch",
         }
@@ -124,6 +127,9 @@ impl Rejection {
             }
             Rejection::NoFreeSlot { case_code, beneficiary, .. } => {
                 ReplyTemplate::new("agent-no-free-slot").arg("case", case_code.clone()).arg("name", beneficiary.clone())
+            }
+            Rejection::TrackingIdTypo { tracking_id } => {
+                ReplyTemplate::new("agent-tracking-id-typo").arg("tracking_id", echo(tracking_id))
             }
             Rejection::UnknownTrackingId { tracking_id } => {
                 ReplyTemplate::new("agent-unknown-tracking-id").arg("tracking_id", echo(tracking_id))

@@ -6,6 +6,7 @@
 //! stay in this file.
 
 pub mod flags;
+pub mod followups;
 pub mod ids;
 pub mod inbound;
 pub mod organisation;

@@ -77,6 +77,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    follow_ups (id) {
+        id -> Integer,
+        task_id -> Integer,
+        slot_id -> Integer,
+        tracking_id -> Text,
+        status -> Text,
+        sent_at -> Timestamp,
+        reply -> Nullable<Text>,
+        reply_inbound_id -> Nullable<Integer>,
+        replied_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     inbound_messages (id) {
         id -> Integer,
         channel -> Text,
@@ -110,6 +124,16 @@ diesel::table! {
         inbound_message_id -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reminders (id) {
+        id -> Integer,
+        task_id -> Integer,
+        slot_id -> Integer,
+        outbound_message_id -> Nullable<Integer>,
+        created_at -> Timestamp,
     }
 }
 
@@ -180,8 +204,14 @@ diesel::joinable!(facilities -> corporations (corporation_id));
 diesel::joinable!(flagged_messages -> agents (agent_id));
 diesel::joinable!(flagged_messages -> inbound_messages (inbound_message_id));
 diesel::joinable!(flagged_messages -> tasks (task_id));
+diesel::joinable!(follow_ups -> inbound_messages (reply_inbound_id));
+diesel::joinable!(follow_ups -> slots (slot_id));
+diesel::joinable!(follow_ups -> tasks (task_id));
 diesel::joinable!(outbound_messages -> inbound_messages (inbound_message_id));
 diesel::joinable!(outbound_messages -> tasks (task_id));
+diesel::joinable!(reminders -> outbound_messages (outbound_message_id));
+diesel::joinable!(reminders -> slots (slot_id));
+diesel::joinable!(reminders -> tasks (task_id));
 diesel::joinable!(slot_series -> case_types (case_type_id));
 diesel::joinable!(slot_series -> facilities (facility_id));
 diesel::joinable!(slots -> case_types (case_type_id));
@@ -204,8 +234,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     corporations,
     facilities,
     flagged_messages,
+    follow_ups,
     inbound_messages,
     outbound_messages,
+    reminders,
     slot_series,
     slots,
     task_transitions,

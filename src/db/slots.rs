@@ -212,6 +212,14 @@ impl Slot {
         Ok(updated == 1)
     }
 
+    /// Gives back one place, when a task leaves the slot.
+    pub fn release_place(connection: &mut DbConnection, id: SlotId) -> QueryResult<bool> {
+        let updated = diesel::update(slots::table.find(id).filter(slots::booked.gt(0)))
+            .set(slots::booked.eq(slots::booked - 1))
+            .execute(connection)?;
+        Ok(updated == 1)
+    }
+
     /// The start of this slot in `zone`.
     pub fn local_start(&self, zone: Tz) -> chrono::DateTime<Tz> {
         zone.from_utc_datetime(&self.starts_at)

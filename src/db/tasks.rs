@@ -129,6 +129,80 @@ impl Task {
     }
 }
 
+/// Column changes that go with a status transition.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskChanges {
+    /// The new slot and its facility, when the task moves.
+    pub slot: Option<(SlotId, FacilityId)>,
+    /// Count this change as a reschedule.
+    pub count_reschedule: bool,
+}
+
+impl Task {
+    /// Changes the status from `from` to `to` (with `changes`) only if the
+    /// stored status is still `from`, and records the transition. Returns
+    /// false when another change came first, so nothing was written.
+    #[expect(clippy::too_many_arguments, reason = "each argument is a column of the transition record")]
+    pub fn transition(
+        connection: &mut DbConnection,
+        id: TaskId,
+        from: &str,
+        to: &str,
+        changes: TaskChanges,
+        actor: &str,
+        cause: &str,
+        inbound: Option<InboundId>,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let target = tasks::table.find(id).filter(tasks::status.eq(from));
+        let increment = i32::from(changes.count_reschedule);
+        let updated = match changes.slot {
+            Some((slot, facility)) => diesel::update(target)
+                .set((
+                    tasks::status.eq(to),
+                    tasks::slot_id.eq(slot),
+                    tasks::facility_id.eq(facility),
+                    tasks::reschedule_count.eq(tasks::reschedule_count + increment),
+                    tasks::updated_at.eq(now),
+                ))
+                .execute(connection)?,
+            None => diesel::update(target)
+                .set((
+                    tasks::status.eq(to),
+                    tasks::reschedule_count.eq(tasks::reschedule_count + increment),
+                    tasks::updated_at.eq(now),
+                ))
+                .execute(connection)?,
+        };
+        if updated == 0 {
+            return Ok(false);
+        }
+        TaskTransition::record(
+            connection,
+            &NewTaskTransition {
+                task_id: id,
+                from_status: Some(from),
+                to_status: to,
+                actor,
+                cause,
+                inbound_message_id: inbound,
+                created_at: now,
+            },
+        )?;
+        Ok(true)
+    }
+
+    /// Live tasks booked into a slot.
+    pub fn live_in_slot(connection: &mut DbConnection, slot: SlotId) -> QueryResult<Vec<Task>> {
+        tasks::table
+            .filter(tasks::slot_id.eq(slot))
+            .filter(tasks::status.eq_any([status::BOOKED, status::FOLLOW_UP_SENT]))
+            .order(tasks::id.asc())
+            .select(Task::as_select())
+            .load(connection)
+    }
+}
+
 impl TaskTransition {
     pub fn record(connection: &mut DbConnection, new: &NewTaskTransition<'_>) -> QueryResult<usize> {
         diesel::insert_into(task_transitions::table).values(new).execute(connection)
@@ -169,6 +243,16 @@ impl Beneficiary {
             ))
             .returning(Beneficiary::as_returning())
             .get_result(connection)
+    }
+
+    /// The recorded language of the beneficiary with this phone, if any.
+    pub fn language_of(connection: &mut DbConnection, phone: &str) -> QueryResult<Option<String>> {
+        beneficiaries::table
+            .filter(beneficiaries::phone.eq(phone))
+            .select(beneficiaries::language)
+            .first::<Option<String>>(connection)
+            .optional()
+            .map(Option::flatten)
     }
 
     /// Records the language a beneficiary reads.
