@@ -45,6 +45,71 @@ pub enum Command {
     /// Load and validate the configuration, then print the effective values
     /// (secrets hidden).
     CheckConfig,
+    /// Create, list, edit or cancel doctor slots.
+    #[command(subcommand)]
+    Slots(SlotsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlotsCommand {
+    /// Create a slot series: one slot, or a weekly or monthly recurrence.
+    Create {
+        /// Facility short code, e.g. WGL.
+        #[arg(long)]
+        facility: String,
+        /// Case type code, e.g. ANC.
+        #[arg(long = "case")]
+        case_code: String,
+        /// First date, as dd-mm-yyyy or yyyy-mm-dd.
+        #[arg(long)]
+        date: String,
+        /// Local start time, as HH:MM.
+        #[arg(long)]
+        time: String,
+        /// Places per slot.
+        #[arg(long)]
+        capacity: i32,
+        /// never, weekly or monthly.
+        #[arg(long, default_value = "never")]
+        recurrence: String,
+        /// Last date of a recurring series, as dd-mm-yyyy or yyyy-mm-dd.
+        #[arg(long)]
+        until: Option<String>,
+        /// Number of slots of a recurring series.
+        #[arg(long)]
+        count: Option<i32>,
+    },
+    /// List slots of the coming days.
+    List {
+        /// Only this facility (short code).
+        #[arg(long)]
+        facility: Option<String>,
+        /// Days to show, starting today.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+    /// Cancel a slot; its bookings move to the next free slot.
+    Cancel {
+        /// The slot id, as shown by `slots list`.
+        slot: i32,
+        /// Also cancel every later slot of the same series.
+        #[arg(long)]
+        rest: bool,
+    },
+    /// Change a slot's capacity or start time.
+    Edit {
+        /// The slot id, as shown by `slots list`.
+        slot: i32,
+        /// New number of places.
+        #[arg(long)]
+        capacity: Option<i32>,
+        /// New local start time, as HH:MM.
+        #[arg(long)]
+        time: Option<String>,
+        /// Also change every later slot of the same series.
+        #[arg(long)]
+        rest: bool,
+    },
 }
 
 /// Runs a command and returns the process exit code.
@@ -67,6 +132,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(())
         }
         Command::CheckConfig => check_config(&settings),
+        Command::Slots(command) => crate::admin::run_slots(settings, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 //! command line; everything else lives here.
 
 pub mod actors;
+pub mod admin;
 pub mod appointments;
 pub mod booking;
 pub mod channels;

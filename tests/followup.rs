@@ -328,3 +328,47 @@ async fn two_schedulers_send_each_follow_up_once() {
         .sum();
     assert_eq!(sent, 30, "each follow-up SMS handed to a provider exactly once");
 }
+
+#[actix_web::test]
+async fn cancelled_slot_moves_bookings_or_flags_them() {
+    let harness = start(local((2026, 12, 7), (8, 0))).await;
+    harness.sms(AGENT_PHONE, "12 ANC Seema 9876543210 WGL").await;
+    harness.sms("+919812345679", "15 DS Rani 9876543299").await;
+    harness.provider.take_sent();
+    let tasks = harness.query(Task::all).await;
+    let (wagle_slot, dharavi_slot) = (tasks[0].slot_id, tasks[1].slot_id);
+
+    let context = harness.core.engine.booking.clone();
+    let now = harness.clock.now_naive_for_tests();
+    let summary = harness
+        .query(move |connection| {
+            sandesh::appointments::slots::cancel(connection, &context, wagle_slot, false, now)
+                .map_err(|error| diesel::result::Error::QueryBuilderError(error.to_string().into()))
+        })
+        .await;
+    assert_eq!((summary.slots, summary.moved, summary.flagged), (1, 1, 0));
+    harness.settle().await;
+    let patient = harness.sent_to("+919876543210");
+    assert_eq!(
+        patient,
+        vec!["Changed: Seema visit Kisan Nagar UPHC, Kisan Nagar 2, Thane on 07-12-2026 at 10:00 for ANC".to_owned()]
+    );
+
+    // Every other Dharavi DS slot is full, so cancelling this one flags the task.
+    let context = harness.core.engine.booking.clone();
+    let summary = harness
+        .query(move |connection| {
+            use diesel::prelude::*;
+            use sandesh::db::schema::slots;
+            diesel::update(slots::table.filter(slots::id.ne(dharavi_slot)))
+                .set(slots::booked.eq(slots::capacity))
+                .execute(connection)?;
+            sandesh::appointments::slots::cancel(connection, &context, dharavi_slot, false, now)
+                .map_err(|error| diesel::result::Error::QueryBuilderError(error.to_string().into()))
+        })
+        .await;
+    assert_eq!((summary.moved, summary.flagged), (0, 1));
+    let flags = harness.query(FlaggedMessage::all).await;
+    assert_eq!(flags.last().map(|flag| flag.reason.as_str()), Some("no_free_slot"));
+    assert_eq!(harness.query(Task::all).await[1].status, "escalated");
+}

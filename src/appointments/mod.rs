@@ -5,6 +5,7 @@
 //! actor and a command-line change never overwrite each other.
 
 pub mod lifecycle;
+pub mod slots;
 
 use chrono::{Days, Duration, NaiveDateTime, TimeZone as _};
 use diesel::QueryResult;

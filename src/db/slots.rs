@@ -99,6 +99,38 @@ impl SlotSeries {
         diesel::insert_into(slot_series::table).values(new).returning(SlotSeries::as_returning()).get_result(connection)
     }
 
+    pub fn find(connection: &mut DbConnection, id: SlotSeriesId) -> QueryResult<SlotSeries> {
+        slot_series::table.find(id).select(SlotSeries::as_select()).first(connection)
+    }
+
+    /// Stops the series after `last_date`; with no date left it is cancelled.
+    pub fn end_after(
+        connection: &mut DbConnection,
+        id: SlotSeriesId,
+        last_date: Option<NaiveDate>,
+    ) -> QueryResult<usize> {
+        match last_date {
+            Some(date) => {
+                diesel::update(slot_series::table.find(id)).set(slot_series::end_date.eq(date)).execute(connection)
+            }
+            None => {
+                diesel::update(slot_series::table.find(id)).set(slot_series::cancelled.eq(true)).execute(connection)
+            }
+        }
+    }
+
+    /// Changes the start time and capacity used for slots created from now on.
+    pub fn update_template(
+        connection: &mut DbConnection,
+        id: SlotSeriesId,
+        start_time: NaiveTime,
+        capacity: i32,
+    ) -> QueryResult<usize> {
+        diesel::update(slot_series::table.find(id))
+            .set((slot_series::start_time.eq(start_time), slot_series::capacity.eq(capacity)))
+            .execute(connection)
+    }
+
     /// The local dates of this series' slots, up to and including `until`.
     pub fn dates_until(&self, until: NaiveDate) -> Vec<NaiveDate> {
         let recurrence = Recurrence::parse(&self.recurrence).unwrap_or(Recurrence::Never);
@@ -210,6 +242,57 @@ impl Slot {
         .set(slots::booked.eq(slots::booked + 1))
         .execute(connection)?;
         Ok(updated == 1)
+    }
+
+    /// Slots starting in `[from, until)`, optionally at one facility,
+    /// ordered by start.
+    pub fn between(
+        connection: &mut DbConnection,
+        from: NaiveDateTime,
+        until: NaiveDateTime,
+        facility: Option<FacilityId>,
+    ) -> QueryResult<Vec<Slot>> {
+        let mut query = slots::table
+            .filter(slots::starts_at.ge(from))
+            .filter(slots::starts_at.lt(until))
+            .order((slots::starts_at.asc(), slots::id.asc()))
+            .select(Slot::as_select())
+            .into_boxed();
+        if let Some(facility) = facility {
+            query = query.filter(slots::facility_id.eq(facility));
+        }
+        query.load(connection)
+    }
+
+    /// This slot and the later slots of its series that are not cancelled.
+    pub fn rest_of_series(connection: &mut DbConnection, slot: &Slot) -> QueryResult<Vec<Slot>> {
+        slots::table
+            .filter(slots::series_id.eq(slot.series_id))
+            .filter(slots::starts_at.ge(slot.starts_at))
+            .filter(slots::cancelled.eq(false))
+            .order(slots::starts_at.asc())
+            .select(Slot::as_select())
+            .load(connection)
+    }
+
+    pub fn mark_cancelled(connection: &mut DbConnection, id: SlotId) -> QueryResult<bool> {
+        let updated = diesel::update(slots::table.find(id).filter(slots::cancelled.eq(false)))
+            .set(slots::cancelled.eq(true))
+            .execute(connection)?;
+        Ok(updated == 1)
+    }
+
+    /// Changes capacity and start; the capacity CHECK rejects a capacity
+    /// below the places already booked.
+    pub fn update(
+        connection: &mut DbConnection,
+        id: SlotId,
+        capacity: i32,
+        starts_at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(slots::table.find(id))
+            .set((slots::capacity.eq(capacity), slots::starts_at.eq(starts_at)))
+            .execute(connection)
     }
 
     /// Gives back one place, when a task leaves the slot.
