@@ -121,7 +121,15 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(&settings.log);
+    if matches!(cli.command, Command::Replay { .. }) {
+        // The engine's logs would bury the PASS and FAIL lines; RUST_LOG
+        // still shows them.
+        let mut log = settings.log.clone();
+        log.filter = crate::replay::LOG_FILTER.to_owned();
+        crate::telemetry::init(&log);
+    } else {
+        crate::telemetry::init(&settings.log);
+    }
 
     let result = match cli.command {
         Command::Serve { demo } => serve(settings, demo),

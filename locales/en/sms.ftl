@@ -23,6 +23,7 @@ patient-appointment = { $name } visit { $facility }, { $address } on { $date } a
 agent-booked = Booked: { $name } ({ $case }) at { $facility } on { $date } { $time }.
 
 agent-unknown-agent = Agent id { $agent_id } is not registered. Check your id. { -usage }
+agent-unknown-sender = This phone is not registered for any agent. Send from your registered phone or call your officer.
 agent-inactive-agent = Agent id { $agent_id } is not active. Please call your officer.
 agent-sender-mismatch = This phone is not registered for agent id { $agent_id }. Send from your registered phone.
 agent-empty-message = Your SMS was empty. { -usage }

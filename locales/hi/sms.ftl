@@ -17,6 +17,7 @@ field-name = { $field ->
 patient-appointment = { $name }, { $date } को { $time } बजे { $case } के लिए { $facility }, { $address } पर जाएँ
 agent-booked = बुक हुआ: { $name } ({ $case }) { $facility } में { $date } { $time } बजे।
 agent-unknown-agent = एजेंट आईडी { $agent_id } पंजीकृत नहीं है। अपनी आईडी जाँचें। { -usage }
+agent-unknown-sender = यह फ़ोन किसी एजेंट के लिए पंजीकृत नहीं है। अपने पंजीकृत फ़ोन से भेजें या अपने अधिकारी को फ़ोन करें।
 agent-inactive-agent = एजेंट आईडी { $agent_id } सक्रिय नहीं है। कृपया अपने अधिकारी को फ़ोन करें।
 agent-sender-mismatch = यह फ़ोन एजेंट आईडी { $agent_id } के लिए पंजीकृत नहीं है। अपने पंजीकृत फ़ोन से भेजें।
 agent-empty-message = आपका SMS खाली था। { -usage }

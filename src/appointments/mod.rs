@@ -7,12 +7,14 @@
 pub mod lifecycle;
 pub mod slots;
 
+use std::collections::HashMap;
+
 use chrono::{Days, Duration, NaiveDateTime, TimeZone as _};
 use diesel::QueryResult;
 
 use crate::booking::{enqueue_sms, render_or_fallback, take_earliest_slot, Appointment, BookingContext};
 use crate::db::flags::{FlaggedMessage, NewFlaggedMessage};
-use crate::db::ids::{FlagId, InboundId};
+use crate::db::ids::{AgentId, CaseTypeId, FacilityId, FlagId, InboundId, SlotId};
 use crate::db::organisation::{Agent, CaseType, Facility};
 use crate::db::slots::{local_to_utc, Slot};
 use crate::db::tasks::{Beneficiary, Task, TaskChanges};
@@ -35,10 +37,50 @@ pub struct TaskView {
 impl TaskView {
     /// Loads the task's agent, slot, facility and case type.
     pub fn load(connection: &mut DbConnection, context: &BookingContext, task: Task) -> QueryResult<Self> {
-        let slot = Slot::find(connection, task.slot_id)?;
-        let facility = Facility::find(connection, slot.facility_id)?;
-        let case_type = CaseType::find(connection, task.case_type_id)?;
-        let agent = Agent::find(connection, task.agent_id)?.ok_or(diesel::result::Error::NotFound)?;
+        Self::load_cached(connection, context, task, &mut ViewCache::default())
+    }
+
+    /// Loads like [`TaskView::load`], reusing rows that `cache` already has.
+    /// Scheduler runs share one cache per batch, because many tasks share
+    /// their slot, facility, case type and agent.
+    pub fn load_cached(
+        connection: &mut DbConnection,
+        context: &BookingContext,
+        task: Task,
+        cache: &mut ViewCache,
+    ) -> QueryResult<Self> {
+        let slot = match cache.slots.get(&task.slot_id) {
+            Some(slot) => slot.clone(),
+            None => {
+                let slot = Slot::find(connection, task.slot_id)?;
+                cache.slots.insert(slot.id, slot.clone());
+                slot
+            }
+        };
+        let facility = match cache.facilities.get(&slot.facility_id) {
+            Some(facility) => facility.clone(),
+            None => {
+                let facility = Facility::find(connection, slot.facility_id)?;
+                cache.facilities.insert(facility.id, facility.clone());
+                facility
+            }
+        };
+        let case_type = match cache.case_types.get(&task.case_type_id) {
+            Some(case_type) => case_type.clone(),
+            None => {
+                let case_type = CaseType::find(connection, task.case_type_id)?;
+                cache.case_types.insert(case_type.id, case_type.clone());
+                case_type
+            }
+        };
+        let agent = match cache.agents.get(&task.agent_id) {
+            Some(agent) => agent.clone(),
+            None => {
+                let agent = Agent::find(connection, task.agent_id)?.ok_or(diesel::result::Error::NotFound)?;
+                cache.agents.insert(agent.id, agent.clone());
+                agent
+            }
+        };
         let agent_language = agent.language.parse().unwrap_or(context.settings.agents.default_language);
         let patient_language = Beneficiary::language_of(connection, &task.beneficiary_phone)?
             .and_then(|code| code.parse().ok())
@@ -51,6 +93,15 @@ impl TaskView {
     pub fn status(&self) -> Option<TaskStatus> {
         TaskStatus::parse(&self.task.status)
     }
+}
+
+/// Rows shared by many task views, kept for the length of one batch.
+#[derive(Debug, Default)]
+pub struct ViewCache {
+    slots: HashMap<SlotId, Slot>,
+    facilities: HashMap<FacilityId, Facility>,
+    case_types: HashMap<CaseTypeId, CaseType>,
+    agents: HashMap<AgentId, Agent>,
 }
 
 /// A change to a task that the state machine or a concurrent change
@@ -93,7 +144,6 @@ pub fn apply_event(
 }
 
 /// Flags a task for an officer and moves it to `escalated`.
-#[expect(clippy::too_many_arguments, reason = "the flag and the transition record need each of these")]
 pub fn escalate(
     connection: &mut DbConnection,
     task: &Task,

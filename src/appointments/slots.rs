@@ -28,7 +28,7 @@ pub struct SeriesRequest {
     pub occurrences: Option<i32>,
 }
 
-/// Why a slot change was not made.
+/// The reasons a slot change is rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum SlotError {
     #[error("facility code '{0}' is unknown: use the short code of an existing facility")]
@@ -53,7 +53,7 @@ pub enum SlotError {
     Database(#[from] diesel::result::Error),
 }
 
-/// What a cancellation did.
+/// Counts of what a cancellation changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CancelSummary {
     pub slots: usize,
@@ -186,7 +186,6 @@ fn move_task_away(
 /// Changes the capacity and/or local start time of one slot, or with
 /// `rest` of this and every later slot of its series. Patients of moved
 /// slots are told the new time.
-#[expect(clippy::too_many_arguments, reason = "each argument is one part of the edit")]
 pub fn edit(
     connection: &mut DbConnection,
     context: &BookingContext,

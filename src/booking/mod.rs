@@ -411,8 +411,19 @@ pub(crate) fn record_rejection(
         Some(agent) if !matches!(rejection, Rejection::SenderMismatch { .. }) => Some(agent.phone.clone()),
         _ => PhoneNumber::parse_e164(&message.sender).ok().map(String::from),
     };
-    let language =
-        agent.and_then(|agent| agent.language.parse().ok()).unwrap_or(context.settings.agents.default_language);
+    // A registered agent who mistyped the agent id still reads replies in
+    // their own language, found through the sender's phone.
+    let sender_agent = match agent {
+        Some(_) => None,
+        None => match PhoneNumber::parse_e164(&message.sender) {
+            Ok(phone) => Agent::find_by_phone(connection, phone.as_str())?,
+            Err(_) => None,
+        },
+    };
+    let language = agent
+        .or(sender_agent.as_ref())
+        .and_then(|agent| agent.language.parse().ok())
+        .unwrap_or(context.settings.agents.default_language);
     let reply = rejection.reply(is_follow_up);
     let args: Vec<(&str, &str)> = reply.args.iter().map(|(name, value)| (*name, value.as_str())).collect();
     let rendered = render_or_fallback(&context.catalog, language, reply.template_id, &args);

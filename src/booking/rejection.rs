@@ -104,7 +104,7 @@ impl Rejection {
             Rejection::UnknownAgent { agent_id } => {
                 ReplyTemplate::new("agent-unknown-agent").arg("agent_id", agent_id.to_string())
             }
-            Rejection::UnknownSender { .. } => ReplyTemplate::new("agent-unknown-agent").arg("agent_id", "-"),
+            Rejection::UnknownSender { .. } => ReplyTemplate::new("agent-unknown-sender"),
             Rejection::InactiveAgent { agent_id } => {
                 ReplyTemplate::new("agent-inactive-agent").arg("agent_id", agent_id.to_string())
             }

@@ -92,6 +92,17 @@ impl Database {
                 anyhow::bail!("database folder {} does not exist: create it or change database.url", parent.display());
             }
         }
+        // Switching a new file to WAL from several pool connections at once
+        // makes all but one fail with "database is locked", so one
+        // connection does it before the pool opens the others.
+        {
+            use diesel::Connection as _;
+            let mut first = SqliteConnection::establish(&path)
+                .with_context(|| format!("opening SQLite database {path} failed: check database.url and permissions"))?;
+            first
+                .batch_execute(&format!("PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;", settings.busy_timeout_ms))
+                .with_context(|| format!("switching {path} to write-ahead logging failed"))?;
+        }
         let manager = ConnectionManager::<DbConnection>::new(&path);
         let pool = Pool::builder()
             .max_size(settings.pool_size)

@@ -4,15 +4,15 @@
 //! Every piece is idempotent and claims its work with a unique row
 //! (follow-up or reminder per task and slot) inserted with
 //! `ON CONFLICT DO NOTHING`, in small transactions. A run that crashes
-//! halfway leaves whole batches behind, and the next run does the rest;
-//! two schedulers on the same database never send the same SMS twice.
+//! halfway leaves whole batches behind, and the next run does the rest.
+//! Two schedulers on the same database never queue the same SMS twice.
 
 use chrono::{Days, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use super::tracking;
-use crate::appointments::{self, TaskEvent, TaskView};
+use crate::appointments::{self, TaskEvent, TaskView, ViewCache};
 use crate::booking::{enqueue_sms, BookingContext};
 use crate::db::followups::{claim_reminder, link_reminder, Claim, FollowUp};
 use crate::db::ids::TaskId;
@@ -21,7 +21,7 @@ use crate::db::slots::{local_to_utc, SlotSeries};
 use crate::db::tasks::{actor, status as task_status, Task};
 use crate::db::{write_transaction, DbConnection};
 
-/// What one scheduler run did.
+/// Counts of what one scheduler run sent and created.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunSummary {
     pub follow_ups: usize,
@@ -151,8 +151,9 @@ pub fn send_follow_ups(
         let count = due.len();
         sent += write_transaction(connection, |connection| {
             let mut claimed = 0;
+            let mut cache = ViewCache::default();
             for task_id in &due {
-                if send_one_follow_up(connection, context, *task_id, now, &mut rng)? {
+                if send_one_follow_up(connection, context, *task_id, now, &mut rng, &mut cache)? {
                     claimed += 1;
                 }
             }
@@ -172,6 +173,7 @@ fn send_one_follow_up(
     task_id: TaskId,
     now: NaiveDateTime,
     rng: &mut impl rand::Rng,
+    cache: &mut ViewCache,
 ) -> QueryResult<bool> {
     let Some(task) = Task::find(connection, task_id)? else { return Ok(false) };
     if task.status != task_status::BOOKED {
@@ -211,7 +213,7 @@ fn send_one_follow_up(
     if applied.is_err() {
         return Err(diesel::result::Error::RollbackTransaction);
     }
-    let view = TaskView::load(connection, context, task)?;
+    let view = TaskView::load_cached(connection, context, task, cache)?;
     let text = appointments::render_for_agent(context, &view, "agent-follow-up", &[("tracking_id", &tracking_id)]);
     enqueue_sms(connection, &view.agent.phone, text, Some(view.task.id), None, now)?;
     Ok(true)

@@ -1,7 +1,7 @@
 //! Tracking ids that agents type on feature-phone keypads: digits only,
-//! short, and ending in a Damm check digit. The Damm check digit detects
-//! every single wrong digit and every swap of two adjacent digits
-//! (H. M. Damm, "Total anti-symmetrische Quasigruppen", 2004).
+//! short, and ending in a Damm check digit. The exhaustive test below shows
+//! that the check digit detects every single wrong digit and every swap of
+//! two adjacent digits of a six-digit id.
 
 use rand::Rng;
 
@@ -23,7 +23,7 @@ const DAMM_TABLE: [[u8; 10]; 10] = [
 /// used only when random six-digit ids keep colliding with open ones.
 pub const PREFERRED_LENGTH: usize = 6;
 
-/// The longest tracking id generated.
+/// The maximum tracking id length generated.
 pub const MAX_LENGTH: usize = 9;
 
 fn interim(digits: impl IntoIterator<Item = u8>) -> u8 {
