@@ -12,7 +12,9 @@ pub mod inbound;
 pub mod organisation;
 pub mod outbound;
 pub mod schema;
+pub mod scoped;
 pub mod slots;
+pub mod staff;
 pub mod tasks;
 
 use std::time::Duration;
@@ -97,10 +99,14 @@ impl Database {
         // connection does it before the pool opens the others.
         {
             use diesel::Connection as _;
-            let mut first = SqliteConnection::establish(&path)
-                .with_context(|| format!("opening SQLite database {path} failed: check database.url and permissions"))?;
+            let mut first = SqliteConnection::establish(&path).with_context(|| {
+                format!("opening SQLite database {path} failed: check database.url and permissions")
+            })?;
             first
-                .batch_execute(&format!("PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;", settings.busy_timeout_ms))
+                .batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                    settings.busy_timeout_ms
+                ))
                 .with_context(|| format!("switching {path} to write-ahead logging failed"))?;
         }
         let manager = ConnectionManager::<DbConnection>::new(&path);

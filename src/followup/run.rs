@@ -100,15 +100,18 @@ pub fn materialise_slots(
     Ok(created)
 }
 
-/// Tasks in `booked` whose slot started before `cutoff` and that have no
-/// follow-up for that slot yet.
+/// Tasks after `after` in id order that are `booked`, whose slot started
+/// before `cutoff`, and that have no follow-up for that slot yet. Walking
+/// the ids keeps each batch query cheap however many tasks are due.
 fn tasks_needing_follow_up(
     connection: &mut DbConnection,
     cutoff: NaiveDateTime,
+    after: TaskId,
     limit: i64,
 ) -> QueryResult<Vec<TaskId>> {
     tasks::table
         .inner_join(slots::table.on(slots::id.eq(tasks::slot_id)))
+        .filter(tasks::id.gt(after))
         .filter(tasks::status.eq(task_status::BOOKED))
         .filter(slots::starts_at.lt(cutoff))
         .filter(diesel::dsl::not(diesel::dsl::exists(
@@ -139,15 +142,17 @@ pub fn send_follow_ups(
     let batch = i64::from(scheduler.batch_size);
     let mut sent = 0;
     let mut batches = 0;
+    let mut after = TaskId(0);
     let mut rng = rand::rng();
     loop {
         if max_batches.is_some_and(|max| batches >= max) {
             break;
         }
-        let due = tasks_needing_follow_up(connection, cutoff, batch)?;
-        if due.is_empty() {
+        let due = tasks_needing_follow_up(connection, cutoff, after, batch)?;
+        let Some(last) = due.last() else {
             break;
-        }
+        };
+        after = *last;
         let count = due.len();
         sent += write_transaction(connection, |connection| {
             let mut claimed = 0;
