@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::booking::intake::{store_arrival, Arrival, Stored};
+use crate::booking::intake::{store_arrival, store_rejected_request, Arrival, Stored};
 use crate::booking::{process_inbound, BookingContext, Outcome};
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -33,6 +33,15 @@ impl Engine {
         let now = self.clock.now_naive();
         self.database
             .run(move |connection| store_arrival(connection, &settings.sms, &arrival, now).map_err(DbError::from))
+            .await
+    }
+
+    /// Stores a request that cannot be processed (no sender) as a processed
+    /// message with an `invalid_format` flag, and returns its id.
+    pub async fn store_rejected(&self, arrival: Arrival, detail: String) -> Result<InboundId, DbError> {
+        let now = self.clock.now_naive();
+        self.database
+            .run(move |connection| store_rejected_request(connection, &arrival, &detail, now).map_err(DbError::from))
             .await
     }
 

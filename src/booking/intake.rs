@@ -6,6 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
 use crate::config::SmsSettings;
+use crate::db::flags::{FlaggedMessage, NewFlaggedMessage};
 use crate::db::ids::{AgentId, InboundId};
 use crate::db::inbound::{status, InboundMessage, NewInboundMessage};
 use crate::db::organisation::Agent;
@@ -97,4 +98,46 @@ fn routing_agent(connection: &mut DbConnection, arrival: &Arrival) -> QueryResul
         Ok(phone) => Ok(Agent::find_by_phone(connection, phone.as_str())?.map(|agent| agent.id)),
         Err(_) => Ok(None),
     }
+}
+
+/// Stores a request that cannot be processed, such as one without a
+/// sender, as already processed with outcome `flagged`, together with an
+/// `invalid_format` flag that carries `detail`.
+pub fn store_rejected_request(
+    connection: &mut DbConnection,
+    arrival: &Arrival,
+    detail: &str,
+    now: NaiveDateTime,
+) -> QueryResult<InboundId> {
+    write_transaction(connection, |connection| {
+        let stored = InboundMessage::insert(
+            connection,
+            &NewInboundMessage {
+                channel: arrival.channel,
+                provider_message_id: arrival.provider_message_id.as_deref(),
+                sender: &arrival.sender,
+                recipient: &arrival.recipient,
+                text: &arrival.text,
+                received_at: now,
+                status: status::PROCESSED,
+                outcome: Some("flagged"),
+                agent_id: None,
+                duplicate_of: None,
+                processed_at: Some(now),
+            },
+        )?;
+        FlaggedMessage::insert(
+            connection,
+            &NewFlaggedMessage {
+                inbound_message_id: Some(stored.id),
+                agent_id: None,
+                task_id: None,
+                reason: "invalid_format",
+                detail,
+                status: "open",
+                created_at: now,
+            },
+        )?;
+        Ok(stored.id)
+    })
 }

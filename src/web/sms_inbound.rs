@@ -39,9 +39,23 @@ pub async fn receive(request: HttpRequest, state: web::Data<AppState>) -> HttpRe
     }
 
     let Some(from) = params.get(&sms.from_param).filter(|value| !value.text.trim().is_empty()) else {
-        tracing::warn!(param = %sms.from_param, "rejected inbound SMS without a sender");
+        // Without a sender nothing can be booked or answered, but the text
+        // is kept and flagged so an officer sees what the provider dropped.
+        let text = params.get(&sms.text_param).map(|value| value.text.clone()).unwrap_or_default();
+        let provider_message_id =
+            params.get(&sms.id_param).map(|value| value.text.trim().to_owned()).filter(|id| !id.is_empty());
+        let recipient =
+            params.get(&sms.to_param).map(|value| value.text.trim().to_owned()).unwrap_or_else(|| sms.vmn.clone());
+        let detail = format!("the provider sent no '{}' parameter, so the sender is unknown", sms.from_param);
+        let arrival = Arrival { channel: "sms", provider_message_id, sender: String::new(), recipient, text };
+        match state.engine.store_rejected(arrival, detail).await {
+            Ok(id) => {
+                tracing::warn!(inbound_id = %id, param = %sms.from_param, "stored and flagged inbound SMS {id} without a sender")
+            }
+            Err(error) => tracing::error!(%error, "storing inbound SMS without a sender failed"),
+        }
         return HttpResponse::BadRequest().content_type("text/plain; charset=utf-8").body(format!(
-            "missing parameter '{}': the provider must send the sender's number in it (see sms.from_param)\n",
+            "missing parameter '{}': the provider must send the sender's number in it (see sms.from_param); the message was stored and flagged\n",
             sms.from_param
         ));
     };
