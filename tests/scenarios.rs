@@ -183,3 +183,131 @@ fn cli_exit_code_follows_results() {
     assert_eq!(missing.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL no/such/folder: no such file or folder; check the path"), "{stdout}");
 }
+
+#[test]
+fn restart_keeps_tasks_and_rebuilds_actors() {
+    let report = inline(
+        r#"
+[[step]]
+inbound = "12 ANC Seema 9876543210"
+from_agent = 12
+expect_sms = [
+  { to = "+919876543210", text = "Seema visit Wagle HP, Road 16, Wagle Estate, Thane on 07-12-2026 at 10:00 for ANC" },
+  { to_agent = 12, text = "Booked: Seema (ANC) at Wagle HP on 07-12-2026 10:00." },
+]
+
+[[step]]
+restart = true
+expect_sms = []
+expect_tasks = [{ beneficiary = "Seema", appointment = "2026-12-07 10:00", status = "booked" }]
+
+[[step]]
+note = "the restarted engine books"
+inbound = "12 ANC Meena 9123456783"
+from_agent = 12
+expect_sms = [
+  { to = "+919123456783", text = "Meena visit Wagle HP, Road 16, Wagle Estate, Thane on 07-12-2026 at 10:00 for ANC" },
+  { to_agent = 12, text = "Booked: Meena (ANC) at Wagle HP on 07-12-2026 10:00." },
+]
+"#,
+    );
+    assert!(report.passed(), "{}", report.render());
+}
+
+#[test]
+fn restart_with_clock_move_skips_times_in_between() {
+    // Seema's reminder is due at 18:00 on Monday. The engine is down from
+    // 17:00 until after her appointment, so no run at 18:00 may send it.
+    let report = inline(
+        r#"
+[[step]]
+at = "15:00"
+
+[[step]]
+inbound = "12 ANC Seema 9876543210"
+from_agent = 12
+expect_sms = [
+  { to = "+919876543210", text = "Seema visit Wagle HP, Road 16, Wagle Estate, Thane on 08-12-2026 at 10:00 for ANC" },
+  { to_agent = 12, text = "Booked: Seema (ANC) at Wagle HP on 08-12-2026 10:00." },
+]
+
+[[step]]
+at = "17:00"
+
+[[step]]
+restart = true
+advance = "18h"
+expect_sms = []
+expect_tasks = [{ beneficiary = "Seema", status = "booked" }]
+"#,
+    );
+    assert!(report.passed(), "{}", report.render());
+}
+
+#[test]
+fn scheduler_crash_without_due_follow_ups_fails() {
+    let report = inline("\n[[step]]\nat = \"09:00\"\nscheduler_crash_after_batches = 1\n");
+    let text = report.render();
+    assert!(!report.passed(), "{text}");
+    assert_eq!(report.failures[0].location.as_deref(), Some("step 1 (line 9)"), "{text}");
+    assert!(
+        text.contains("scheduler_crash_after_batches: the scheduler run sent no follow-up before the crash"),
+        "{text}"
+    );
+    assert!(text.contains("scheduler.batch_size"), "{text}");
+}
+
+#[test]
+fn restart_with_inbound_names_line() {
+    let report = inline("\n[[step]]\nrestart = true\ninbound = \"12 ANC Seema 9876543210\"\nfrom_agent = 12\n");
+    let text = report.render();
+    assert!(!report.passed(), "{text}");
+    assert!(text.contains("line 9: step 1: a step does one thing"), "{text}");
+}
+
+#[test]
+fn cancel_unknown_slot_fails_with_hint() {
+    let report =
+        inline("\n[[step]]\ncancel_slot = { facility = \"WGL\", case = \"ANC\", start = \"2026-12-08 11:00\" }\n");
+    let text = report.render();
+    assert!(!report.passed(), "{text}");
+    assert!(text.contains("cancel_slot: no ANC slot at WGL starts at 2026-12-08 11:00"), "{text}");
+    assert!(text.contains("[[fixture.slot_series]]"), "{text}");
+}
+
+#[test]
+fn cancel_slot_twice_fails() {
+    let report = inline(
+        r#"
+[[step]]
+cancel_slot = { facility = "WGL", case = "ANC", start = "2026-12-08 10:00" }
+expect_sms = []
+
+[[step]]
+cancel_slot = { facility = "WGL", case = "ANC", start = "2026-12-08 10:00" }
+"#,
+    );
+    let text = report.render();
+    assert!(!report.passed(), "{text}");
+    assert_eq!(report.steps, 2, "{text}");
+    assert!(text.contains("the ANC slot at WGL at 2026-12-08 10:00 is cancelled already"), "{text}");
+}
+
+#[test]
+fn transform_without_capture_fails() {
+    let report = inline(
+        "\n[[step]]\nexpect_sms = [{ to_agent = 12, text = \"Tracking id {id|typo} has a typing mistake.\" }]\n",
+    );
+    let text = report.render();
+    assert!(!report.passed(), "{text}");
+    assert!(text.contains("expect_sms: item 1: {id|typo} has no value yet"), "{text}");
+}
+
+#[test]
+fn unknown_transform_fails_parse() {
+    let report = inline("\n[[step]]\ninbound = \"-1 SC 9876543210 Seema {id|typp}\"\nfrom_agent = 12\n");
+    let text = report.render();
+    assert!(!report.passed(), "{text}");
+    assert!(text.starts_with("FAIL inline: invalid scenario file"), "{text}");
+    assert!(text.contains("line 9: step 1: inbound: {id|typp} has an unknown transform"), "{text}");
+}

@@ -49,6 +49,7 @@ agent-not-processed = Your SMS could not be read. An officer will check it.
 agent-follow-up = Follow-up { $tracking_id }: did { $name } go to { $facility } on { $date } { $time } ({ $case })? Yes: -1 SC { $phone } { $name } { $tracking_id } No: -1 RS { $phone } { $name } { $tracking_id }
 patient-reminder = Reminder: { $name } visit { $facility }, { $address } tomorrow { $date } at { $time } for { $case }
 patient-appointment-changed = Changed: { $name } visit { $facility }, { $address } on { $date } at { $time } for { $case }
+patient-appointment-cancelled = { $name }: the { $case } visit at { $facility } on { $date } { $time } is cancelled. Your health worker will give you a new date.
 agent-completed = Recorded: { $name } went for { $case }. Thank you.
 agent-rescheduled = Rebooked: { $name } ({ $case }) at { $facility } on { $date } { $time }.
 agent-reply-repeated = Already recorded for { $name } ({ $tracking_id }). Nothing changed.

@@ -42,6 +42,7 @@ agent-not-processed = आपका SMS पढ़ा नहीं जा सक�
 agent-follow-up = फ़ॉलो-अप { $tracking_id }: क्या { $name } { $date } { $time } को { $facility } गए ({ $case })? हाँ: -1 SC { $phone } { $name } { $tracking_id } नहीं: -1 RS { $phone } { $name } { $tracking_id }
 patient-reminder = याद दिलाना: { $name }, कल { $date } को { $time } बजे { $case } के लिए { $facility }, { $address } पर जाएँ
 patient-appointment-changed = बदलाव: { $name }, { $date } को { $time } बजे { $case } के लिए { $facility }, { $address } पर जाएँ
+patient-appointment-cancelled = { $name }: { $facility } में { $date } { $time } बजे का { $case } अपॉइंटमेंट रद्द हो गया है। आपकी स्वास्थ्य कार्यकर्ता आपको नई तारीख बताएँगी।
 agent-completed = दर्ज हुआ: { $name } { $case } के लिए गए। धन्यवाद।
 agent-rescheduled = फिर से बुक हुआ: { $name } ({ $case }) { $facility } में { $date } { $time } बजे।
 agent-reply-repeated = { $name } ({ $tracking_id }) के लिए पहले ही दर्ज है। कुछ नहीं बदला।

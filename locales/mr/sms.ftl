@@ -42,6 +42,7 @@ agent-not-processed = आपला SMS वाचता आला नाही. �
 agent-follow-up = फॉलो-अप { $tracking_id }: { $name } { $date } { $time } ला { $facility } येथे गेले का ({ $case })? हो: -1 SC { $phone } { $name } { $tracking_id } नाही: -1 RS { $phone } { $name } { $tracking_id }
 patient-reminder = आठवण: { $name }, उद्या { $date } रोजी { $time } वाजता { $case } साठी { $facility }, { $address } येथे भेट द्या
 patient-appointment-changed = बदल: { $name }, { $date } रोजी { $time } वाजता { $case } साठी { $facility }, { $address } येथे भेट द्या
+patient-appointment-cancelled = { $name }: { $facility } येथील { $date } { $time } वाजताची { $case } भेट रद्द झाली आहे. आपल्या आरोग्य सेविका आपल्याला नवीन तारीख कळवतील.
 agent-completed = नोंद झाली: { $name } { $case } साठी गेले. धन्यवाद.
 agent-rescheduled = पुन्हा बुक झाले: { $name } ({ $case }) { $facility } येथे { $date } { $time } वाजता.
 agent-reply-repeated = { $name } ({ $tracking_id }) साठी आधीच नोंद आहे. काहीही बदलले नाही.

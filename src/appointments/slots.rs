@@ -125,12 +125,18 @@ pub fn cancel(
             SlotSeries::end_after(connection, slot.series_id, local_date.checked_sub_days(Days::new(1)))?;
         }
 
+        // All slots are cancelled before any task moves, so no task is moved
+        // into a slot that this same cancellation removes.
         let mut summary = CancelSummary::default();
-        for target in targets {
+        for target in &targets {
             Slot::mark_cancelled(connection, target.id)?;
             summary.slots += 1;
-            for task in Task::live_in_slot(connection, target.id)? {
-                if move_task_away(connection, context, task, &target, now)? {
+        }
+        for target in &targets {
+            // Only appointments still ahead move; a task that already got its
+            // follow-up is settled by the agent's reply.
+            for task in Task::booked_in_slot(connection, target.id)? {
+                if move_task_away(connection, context, task, target, now)? {
                     summary.moved += 1;
                 } else {
                     summary.flagged += 1;
@@ -177,9 +183,14 @@ fn move_task_away(
         "slot {} was cancelled and no free {} slot was found for task {} of {}",
         cancelled.id, view.case_type.code, view.task.id, view.task.beneficiary_name
     );
-    let _ = escalate(connection, &view.task, "no_free_slot", &detail, actor::OFFICER, None, now)?;
+    if let Err(not_applied) = escalate(connection, &view.task, "no_free_slot", &detail, actor::OFFICER, None, now)? {
+        tracing::warn!(task_id = %view.task.id, %not_applied, "task of cancelled slot {} not escalated", cancelled.id);
+        return Ok(false);
+    }
     let text = render_for_agent(context, &view, "agent-no-free-slot", &[]);
     enqueue_sms(connection, &view.agent.phone, text, Some(view.task.id), None, now)?;
+    let text = view.appointment.render(&context.catalog, view.patient_language, "patient-appointment-cancelled");
+    enqueue_sms(connection, &view.task.beneficiary_phone, text, Some(view.task.id), None, now)?;
     Ok(false)
 }
 
@@ -227,7 +238,7 @@ pub fn edit(
             };
             Slot::update(connection, target.id, new_capacity, new_start)?;
             if new_start != target.starts_at {
-                for task in Task::live_in_slot(connection, target.id)? {
+                for task in Task::booked_in_slot(connection, target.id)? {
                     let view = TaskView::load(connection, context, task)?;
                     let text =
                         view.appointment.render(&context.catalog, view.patient_language, "patient-appointment-changed");

@@ -47,6 +47,31 @@ impl FlaggedMessage {
         flagged_messages::table.order(flagged_messages::id.asc()).select(FlaggedMessage::as_select()).load(connection)
     }
 
+    /// Resolves the open flags of a task with `reason`, e.g. a `no_reply`
+    /// flag once the agent's late reply arrived. Returns how many changed.
+    pub fn resolve_open_of_task(
+        connection: &mut DbConnection,
+        task: TaskId,
+        reason: &str,
+        resolved_by: &str,
+        note: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            flagged_messages::table
+                .filter(flagged_messages::task_id.eq(task))
+                .filter(flagged_messages::reason.eq(reason))
+                .filter(flagged_messages::status.eq("open")),
+        )
+        .set((
+            flagged_messages::status.eq("resolved"),
+            flagged_messages::resolved_by.eq(resolved_by),
+            flagged_messages::resolution_note.eq(note),
+            flagged_messages::resolved_at.eq(now),
+        ))
+        .execute(connection)
+    }
+
     pub fn count_open(connection: &mut DbConnection) -> QueryResult<i64> {
         flagged_messages::table.filter(flagged_messages::status.eq("open")).count().get_result(connection)
     }

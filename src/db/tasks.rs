@@ -192,11 +192,11 @@ impl Task {
         Ok(true)
     }
 
-    /// Live tasks booked into a slot.
-    pub fn live_in_slot(connection: &mut DbConnection, slot: SlotId) -> QueryResult<Vec<Task>> {
+    /// Tasks in a slot whose appointment is still ahead (status `booked`).
+    pub fn booked_in_slot(connection: &mut DbConnection, slot: SlotId) -> QueryResult<Vec<Task>> {
         tasks::table
             .filter(tasks::slot_id.eq(slot))
-            .filter(tasks::status.eq_any([status::BOOKED, status::FOLLOW_UP_SENT]))
+            .filter(tasks::status.eq(status::BOOKED))
             .order(tasks::id.asc())
             .select(Task::as_select())
             .load(connection)

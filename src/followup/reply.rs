@@ -12,6 +12,7 @@ use diesel::QueryResult;
 use super::tracking;
 use crate::appointments::{self, NotApplied, TaskEvent, TaskStatus, TaskView};
 use crate::booking::{enqueue_sms, BookingContext, Rejection};
+use crate::db::flags::FlaggedMessage;
 use crate::db::followups::{status as follow_up_status, FollowUp};
 use crate::db::ids::{InboundId, TaskId};
 use crate::db::inbound::{status as inbound_status, InboundMessage};
@@ -160,6 +161,11 @@ pub fn apply_reply(
             FollowUpOutcome::Reschedule => reschedule(connection, context, &view, follow_up, id, now)?,
         }
     };
+    if matches!(outcome, ReplyOutcome::Completed | ReplyOutcome::Rescheduled) {
+        // A late reply settles the task, so its "no reply" flag is done too.
+        let note = format!("agent replied {code} after the task was escalated");
+        FlaggedMessage::resolve_open_of_task(connection, view.task.id, "no_reply", actor::AGENT_SMS, &note, now)?;
+    }
     InboundMessage::mark_processed(connection, id, outcome.as_str(), now)?;
     tracing::info!(inbound_id = %id, task_id = %view.task.id, outcome = outcome.as_str(), "applied follow-up reply to task {}", view.task.id);
     Ok(outcome)

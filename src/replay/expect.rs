@@ -7,10 +7,10 @@
 //! with only the fields its expected counterpart names, so that lines that
 //! match look the same and a diff shows only real differences.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::format::{ExpectedFlag, ExpectedInbound, ExpectedSms, ExpectedTask, LocalDateTime, Recipient};
-use super::pattern::{match_text, Captures};
+use super::pattern::{check_transforms_known, fill, match_text, placeholder_names, Captures};
 use crate::sms::PhoneNumber;
 
 /// An SMS the provider accepted.
@@ -217,6 +217,50 @@ pub fn compare_sms(
         comparison: Comparison { matched, expected: join_lines(&expected_lines), actual: join_lines(&actual_lines) },
         captures: if matched { working } else { captures.clone() },
     }
+}
+
+/// Checks that every `{name|typo}` or `{name|swap}` in the expected texts
+/// refers to a value captured before it: by an earlier step, or by an
+/// earlier SMS of the same list.
+pub fn check_sms_transforms(expected: &[ExpectedSms], captures: &Captures) -> Result<(), String> {
+    let mut known: HashSet<String> = captures.keys().cloned().collect();
+    for (index, wanted) in expected.iter().enumerate() {
+        check_transforms_known(&wanted.text, &known).map_err(|message| format!("item {}: {message}", index + 1))?;
+        known.extend(placeholder_names(&wanted.text));
+    }
+    Ok(())
+}
+
+/// Replaces the placeholders in expected flag details with captured values.
+pub fn fill_flags(expected: &[ExpectedFlag], captures: &Captures) -> Result<Vec<ExpectedFlag>, String> {
+    expected
+        .iter()
+        .enumerate()
+        .map(|(index, wanted)| {
+            let detail = match &wanted.detail {
+                Some(detail) => {
+                    Some(fill(detail, captures).map_err(|message| format!("item {}: {message}", index + 1))?)
+                }
+                None => None,
+            };
+            Ok(ExpectedFlag { detail, ..wanted.clone() })
+        })
+        .collect()
+}
+
+/// Replaces the placeholders in expected inbound texts with captured values.
+pub fn fill_inbound(expected: &[ExpectedInbound], captures: &Captures) -> Result<Vec<ExpectedInbound>, String> {
+    expected
+        .iter()
+        .enumerate()
+        .map(|(index, wanted)| {
+            let text = match &wanted.text {
+                Some(text) => Some(fill(text, captures).map_err(|message| format!("item {}: {message}", index + 1))?),
+                None => None,
+            };
+            Ok(ExpectedInbound { text, ..wanted.clone() })
+        })
+        .collect()
 }
 
 /// Compares every flag, oldest first.
@@ -462,5 +506,44 @@ mod tests {
         let comparison = compare_flags(&[], &actual);
         assert!(!comparison.matched);
         assert_eq!(comparison.actual, "{ reason = \"unknown_agent\", detail = \"agent id 99\" }\n");
+    }
+
+    #[test]
+    fn flag_detail_placeholders_are_filled() {
+        let captures = Captures::from([("id".to_owned(), "482135".to_owned())]);
+        let expected = vec![ExpectedFlag {
+            reason: "invalid_tracking_id".into(),
+            detail: Some("tracking id {id|typo} fails".into()),
+            agent: None,
+        }];
+        let filled = fill_flags(&expected, &captures).expect("filled");
+        assert_eq!(filled[0].detail.as_deref(), Some("tracking id 483135 fails"));
+
+        let error = fill_flags(&expected, &Captures::new()).expect_err("nothing captured");
+        assert!(error.starts_with("item 1: {id} has no value yet"), "{error}");
+    }
+
+    #[test]
+    fn inbound_text_placeholders_are_filled() {
+        let captures = Captures::from([("id".to_owned(), "482135".to_owned())]);
+        let expected = vec![ExpectedInbound {
+            from: None,
+            text: Some("-1 SC 9876543210 Seema {id|swap}".into()),
+            status: None,
+            outcome: None,
+        }];
+        let filled = fill_inbound(&expected, &captures).expect("filled");
+        assert_eq!(filled[0].text.as_deref(), Some("-1 SC 9876543210 Seema 842135"));
+    }
+
+    #[test]
+    fn sms_transforms_need_an_earlier_capture() {
+        let expected = vec![
+            ExpectedSms { to: Recipient::Agent(12), text: "Follow-up {id}".into() },
+            ExpectedSms { to: Recipient::Agent(12), text: "Tracking id {id|typo} has".into() },
+        ];
+        assert_eq!(check_sms_transforms(&expected, &Captures::new()), Ok(()));
+        let error = check_sms_transforms(&expected[1..], &Captures::new()).expect_err("id not captured");
+        assert!(error.starts_with("item 1: {id|typo} has no value yet"), "{error}");
     }
 }

@@ -5,11 +5,11 @@ use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone as _};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use super::format::{AgentFixture, Fixture, FixtureBase, Located, SlotFixture, SlotSeriesFixture};
-use crate::db::ids::{AgentId, SlotId};
+use super::format::{AgentFixture, Fixture, FixtureBase, LocalDateTime, Located, SlotFixture, SlotSeriesFixture};
+use crate::db::ids::AgentId;
 use crate::db::organisation::{Agent, CaseType, Facility, NewAgent};
 use crate::db::schema::{agent_facilities, agents, facilities, slots};
-use crate::db::slots::{local_to_utc, NewSlotSeries, Recurrence, SlotSeries};
+use crate::db::slots::{local_to_utc, NewSlotSeries, Recurrence, Slot, SlotSeries};
 use crate::db::{write_transaction, DbConnection};
 use crate::sms::{Language, PhoneNumber};
 
@@ -138,30 +138,9 @@ fn apply_agent(connection: &mut DbConnection, change: &AgentFixture, now: NaiveD
 }
 
 fn apply_slot(connection: &mut DbConnection, change: &SlotFixture, zone: Tz) -> EntryResult<()> {
-    let facility = find_facility(connection, &change.facility)?;
-    let case_type = find_case_type(connection, &change.case)?;
-    let local = change.start.0;
-    let starts_at = local_to_utc(zone, local.date(), local.time())
-        .ok_or_else(|| format!("{} does not exist in time zone {zone}", change.start))?;
-    let found: Option<(SlotId, i32, i32)> = query(
-        slots::table
-            .filter(slots::facility_id.eq(facility.id))
-            .filter(slots::case_type_id.eq(case_type.id))
-            .filter(slots::starts_at.eq(starts_at))
-            .select((slots::id, slots::capacity, slots::booked))
-            .first(connection)
-            .optional(),
-    )?;
-    let Some((slot_id, capacity, booked)) = found else {
-        return Err(format!(
-            "no {} slot at {} starts at {}: demo slots start at 10:00 and 14:00, Monday to Saturday, \
-             for 28 days from the start date; add a [[fixture.slot_series]] for other times",
-            case_type.code, facility.code, change.start
-        ));
-    };
-
-    let capacity = change.capacity.unwrap_or(capacity);
-    let booked = change.booked.unwrap_or(booked);
+    let slot = find_slot(connection, zone, &change.facility, &change.case, change.start)?;
+    let capacity = change.capacity.unwrap_or(slot.capacity);
+    let booked = change.booked.unwrap_or(slot.booked);
     if capacity < 0 || booked < 0 {
         return Err("capacity and booked must be 0 or more".to_owned());
     }
@@ -169,14 +148,46 @@ fn apply_slot(connection: &mut DbConnection, change: &SlotFixture, zone: Tz) -> 
         return Err(format!("booked ({booked}) is more than capacity ({capacity}); a slot never holds more"));
     }
     query(
-        diesel::update(slots::table.find(slot_id))
+        diesel::update(slots::table.find(slot.id))
             .set((slots::capacity.eq(capacity), slots::booked.eq(booked)))
             .execute(connection),
     )?;
     if let Some(cancelled) = change.cancelled {
-        query(diesel::update(slots::table.find(slot_id)).set(slots::cancelled.eq(cancelled)).execute(connection))?;
+        query(diesel::update(slots::table.find(slot.id)).set(slots::cancelled.eq(cancelled)).execute(connection))?;
     }
     Ok(())
+}
+
+/// Finds the slot of a facility and case type that starts at a local time,
+/// or explains which slots exist.
+pub fn find_slot(
+    connection: &mut DbConnection,
+    zone: Tz,
+    facility_code: &str,
+    case_code: &str,
+    start: LocalDateTime,
+) -> EntryResult<Slot> {
+    let facility = find_facility(connection, facility_code)?;
+    let case_type = find_case_type(connection, case_code)?;
+    let local = start.0;
+    let starts_at = local_to_utc(zone, local.date(), local.time())
+        .ok_or_else(|| format!("{start} does not exist in time zone {zone}"))?;
+    let found: Option<Slot> = query(
+        slots::table
+            .filter(slots::facility_id.eq(facility.id))
+            .filter(slots::case_type_id.eq(case_type.id))
+            .filter(slots::starts_at.eq(starts_at))
+            .select(Slot::as_select())
+            .first(connection)
+            .optional(),
+    )?;
+    found.ok_or_else(|| {
+        format!(
+            "no {} slot at {} starts at {start}: demo slots start at 10:00 and 14:00, Monday to Saturday, \
+             for 28 days from the start date; add a [[fixture.slot_series]] for other times",
+            case_type.code, facility.code
+        )
+    })
 }
 
 fn add_series(

@@ -8,6 +8,8 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use super::pattern;
+
 /// A parsed scenario, ready to run.
 #[derive(Debug)]
 pub struct Scenario {
@@ -195,6 +197,9 @@ struct RawStep {
     provider_id: Option<String>,
     at: Option<ClockTarget>,
     advance: Option<StepDuration>,
+    restart: Option<bool>,
+    scheduler_crash_after_batches: Option<usize>,
+    cancel_slot: Option<CancelSlot>,
     expect_sms: Option<Vec<ExpectedSms>>,
     expect_flags: Option<Vec<ExpectedFlag>>,
     expect_tasks: Option<Vec<ExpectedTask>>,
@@ -219,19 +224,41 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub enum Action {
     Inbound(InboundSms),
+    /// Moves the clock, then runs the scheduler once.
+    MoveClock(ClockMove),
+    /// Stops the engine and starts a new one on the same database. A clock
+    /// move happens while the engine is down, so the scheduler runs only
+    /// once, when the new engine starts.
+    Restart {
+        while_down: Option<ClockMove>,
+    },
+    /// Moves the clock if asked, runs at most `after_batches` follow-up
+    /// batches, then restarts the engine as after a crash.
+    SchedulerCrash {
+        after_batches: usize,
+        clock: Option<ClockMove>,
+    },
+    /// An admin cancels a slot.
+    CancelSlot(CancelSlot),
+}
+
+/// A move of the virtual clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMove {
     At(ClockTarget),
     Advance(StepDuration),
 }
 
-impl Action {
-    /// Returns the key that introduced the action, for messages.
-    pub fn key(&self) -> &'static str {
-        match self {
-            Action::Inbound(_) => "inbound",
-            Action::At(_) => "at",
-            Action::Advance(_) => "advance",
-        }
-    }
+/// The slot an admin cancels, found by facility, case type and local start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSlot {
+    pub facility: String,
+    pub case: String,
+    pub start: LocalDateTime,
+    /// Also cancel every later slot of the slot's series.
+    #[serde(default)]
+    pub rest: bool,
 }
 
 /// An SMS arriving at the webhook.
@@ -251,10 +278,39 @@ pub enum Sender {
     Agent(i32),
 }
 
+/// Step keys that start an action other than a clock move.
+const ACTION_KEYS: [&str; 4] = ["inbound", "restart", "scheduler_crash_after_batches", "cancel_slot"];
+
 impl Step {
     fn from_raw(number: usize, line: usize, raw: RawStep) -> Result<Self, String> {
-        let mut actions = Vec::new();
-        if let Some(text) = raw.inbound {
+        let mut keys: Vec<&str> = Vec::new();
+        if raw.inbound.is_some() {
+            keys.push("inbound");
+        }
+        if raw.restart.is_some() {
+            keys.push("restart");
+        }
+        if raw.scheduler_crash_after_batches.is_some() {
+            keys.push("scheduler_crash_after_batches");
+        }
+        if raw.cancel_slot.is_some() {
+            keys.push("cancel_slot");
+        }
+        if raw.at.is_some() {
+            keys.push("at");
+        }
+        if raw.advance.is_some() {
+            keys.push("advance");
+        }
+        check_action_keys(&keys)?;
+
+        let clock = match (raw.at, raw.advance) {
+            (Some(target), _) => Some(ClockMove::At(target)),
+            (None, Some(duration)) => Some(ClockMove::Advance(duration)),
+            (None, None) => None,
+        };
+        let action = if let Some(text) = raw.inbound {
+            pattern::validate(&text).map_err(|message| format!("inbound: {message}"))?;
             let sender = match (raw.from, raw.from_agent) {
                 (Some(phone), None) => Sender::Phone(phone),
                 (None, Some(agent)) => Sender::Agent(agent),
@@ -267,43 +323,89 @@ impl Step {
                     )
                 }
             };
-            actions.push(Action::Inbound(InboundSms { text, sender, provider_id: raw.provider_id }));
+            Some(Action::Inbound(InboundSms { text, sender, provider_id: raw.provider_id }))
         } else if raw.from.is_some() || raw.from_agent.is_some() || raw.provider_id.is_some() {
             return Err(
                 "`from`, `from_agent` and `provider_id` belong to an `inbound` step: add `inbound = \"...\"`".into()
             );
+        } else if let Some(restart) = raw.restart {
+            if !restart {
+                return Err("`restart = false` does nothing: write `restart = true` or remove the key".into());
+            }
+            Some(Action::Restart { while_down: clock })
+        } else if let Some(after_batches) = raw.scheduler_crash_after_batches {
+            if after_batches == 0 {
+                return Err("`scheduler_crash_after_batches = 0` crashes before any follow-up is sent: use 1 or \
+                            more, or `restart = true` for a restart without a partial run"
+                    .into());
+            }
+            Some(Action::SchedulerCrash { after_batches, clock })
+        } else if let Some(cancel) = raw.cancel_slot {
+            Some(Action::CancelSlot(cancel))
+        } else {
+            clock.map(Action::MoveClock)
+        };
+
+        if let Some(expected) = &raw.expect_sms {
+            for (index, sms) in expected.iter().enumerate() {
+                pattern::validate(&sms.text).map_err(|message| format!("expect_sms item {}: {message}", index + 1))?;
+            }
         }
-        if let Some(target) = raw.at {
-            actions.push(Action::At(target));
+        if let Some(expected) = &raw.expect_flags {
+            for (index, flag) in expected.iter().enumerate() {
+                if let Some(detail) = &flag.detail {
+                    pattern::validate(detail)
+                        .map_err(|message| format!("expect_flags item {}: {message}", index + 1))?;
+                }
+            }
         }
-        if let Some(duration) = raw.advance {
-            actions.push(Action::Advance(duration));
+        if let Some(expected) = &raw.expect_inbound {
+            for (index, inbound) in expected.iter().enumerate() {
+                if let Some(text) = &inbound.text {
+                    pattern::validate(text)
+                        .map_err(|message| format!("expect_inbound item {}: {message}", index + 1))?;
+                }
+            }
         }
-        if actions.len() > 1 {
-            let keys: Vec<&str> = actions.iter().map(Action::key).collect();
-            return Err(format!(
-                "a step does one thing, but this one has {}: put each in its own [[step]]",
-                keys.join(" and ")
-            ));
-        }
+
         let has_expectation = raw.expect_sms.is_some()
             || raw.expect_flags.is_some()
             || raw.expect_tasks.is_some()
             || raw.expect_inbound.is_some();
-        if actions.is_empty() && !has_expectation {
-            return Err("the step is empty: give it `inbound`, `at`, `advance` or an expect_* list".into());
+        if action.is_none() && !has_expectation {
+            return Err(format!(
+                "the step is empty: give it `at`, `advance`, `{}` or an expect_* list",
+                ACTION_KEYS.join("`, `")
+            ));
         }
         Ok(Self {
             number,
             line,
             note: raw.note,
-            action: actions.pop(),
+            action,
             expect_sms: raw.expect_sms,
             expect_flags: raw.expect_flags,
             expect_tasks: raw.expect_tasks,
             expect_inbound: raw.expect_inbound,
         })
     }
+}
+
+/// Checks that the action keys of one step go together: at most one of
+/// [`ACTION_KEYS`] and at most one clock move, and a clock move only alone
+/// or with `restart` or `scheduler_crash_after_batches`.
+fn check_action_keys(keys: &[&str]) -> Result<(), String> {
+    let actions: Vec<&str> = keys.iter().copied().filter(|key| ACTION_KEYS.contains(key)).collect();
+    let clock_moves: Vec<&str> = keys.iter().copied().filter(|key| !ACTION_KEYS.contains(key)).collect();
+    let combinable = matches!(actions.as_slice(), [] | ["restart"] | ["scheduler_crash_after_batches"]);
+    if actions.len() > 1 || clock_moves.len() > 1 || (!clock_moves.is_empty() && !combinable) {
+        return Err(format!(
+            "a step does one thing, but this one has {}: put each in its own [[step]] (only `restart` and \
+             `scheduler_crash_after_batches` may share a step with one `at` or `advance`)",
+            keys.join(" and ")
+        ));
+    }
+    Ok(())
 }
 
 /// An expected SMS handed to the provider.
@@ -575,6 +677,134 @@ expect_sms = []
     fn clock_target_accepts_time_of_day() {
         let source = format!("{MINIMAL}\n[[step]]\nat = \"09:30\"\n");
         let scenario = parse(&source).expect("parses");
-        assert!(matches!(scenario.steps[1].action, Some(Action::At(ClockTarget::TimeOfDay(_)))));
+        assert!(matches!(scenario.steps[1].action, Some(Action::MoveClock(ClockMove::At(ClockTarget::TimeOfDay(_))))));
+    }
+
+    fn step_error(step: &str) -> FormatError {
+        parse(&format!("{MINIMAL}\n[[step]]\n{step}\n")).expect_err("invalid step")
+    }
+
+    fn second_action(step: &str) -> Action {
+        let scenario = parse(&format!("{MINIMAL}\n[[step]]\n{step}\n")).expect("parses");
+        scenario.steps[1].action.clone().expect("an action")
+    }
+
+    #[test]
+    fn restart_parses_alone_or_with_clock_move() {
+        assert!(matches!(second_action("restart = true"), Action::Restart { while_down: None }));
+        assert!(matches!(
+            second_action("restart = true\nat = \"2026-12-09 09:00\""),
+            Action::Restart { while_down: Some(ClockMove::At(ClockTarget::DateTime(_))) }
+        ));
+        match second_action("restart = true\nadvance = \"1d 13h\"") {
+            Action::Restart { while_down: Some(ClockMove::Advance(duration)) } => {
+                assert_eq!(duration.0.num_hours(), 37);
+            }
+            other => panic!("unexpected action {other:?}"),
+        }
+    }
+
+    #[test]
+    fn restart_false_is_rejected() {
+        let error = step_error("restart = false");
+        assert_eq!(error.line, Some(8), "{error}");
+        assert!(error.message.contains("`restart = true`"), "{error}");
+    }
+
+    #[test]
+    fn restart_with_inbound_is_rejected() {
+        let error = step_error("restart = true\ninbound = \"12 ANC Seema 9876543210\"\nfrom_agent = 12");
+        assert_eq!(error.line, Some(8), "{error}");
+        assert!(error.message.contains("inbound and restart"), "{error}");
+        assert!(error.message.contains("own [[step]]"), "{error}");
+    }
+
+    #[test]
+    fn clock_move_with_inbound_is_rejected() {
+        let error = step_error("at = \"09:00\"\ninbound = \"12 ANC Seema 9876543210\"\nfrom_agent = 12");
+        assert!(error.message.contains("inbound and at"), "{error}");
+    }
+
+    #[test]
+    fn scheduler_crash_parses_with_clock_move() {
+        match second_action("at = \"20:00\"\nscheduler_crash_after_batches = 2") {
+            Action::SchedulerCrash { after_batches, clock } => {
+                assert_eq!(after_batches, 2);
+                assert!(matches!(clock, Some(ClockMove::At(ClockTarget::TimeOfDay(_)))));
+            }
+            other => panic!("unexpected action {other:?}"),
+        }
+    }
+
+    #[test]
+    fn scheduler_crash_needs_a_batch() {
+        let error = step_error("scheduler_crash_after_batches = 0");
+        assert_eq!(error.line, Some(8), "{error}");
+        assert!(error.message.contains("use 1 or more"), "{error}");
+
+        let error = step_error("scheduler_crash_after_batches = -1");
+        assert!(error.message.contains("line 9"), "{error}");
+    }
+
+    #[test]
+    fn scheduler_crash_with_restart_is_rejected() {
+        let error = step_error("scheduler_crash_after_batches = 1\nrestart = true");
+        assert!(error.message.contains("restart and scheduler_crash_after_batches"), "{error}");
+    }
+
+    #[test]
+    fn cancel_slot_parses() {
+        let step = "cancel_slot = { facility = \"WGL\", case = \"ANC\", start = \"2026-12-08 10:00\", rest = true }";
+        match second_action(step) {
+            Action::CancelSlot(cancel) => {
+                assert_eq!(cancel.facility, "WGL");
+                assert_eq!(cancel.case, "ANC");
+                assert_eq!(cancel.start.to_string(), "2026-12-08 10:00");
+                assert!(cancel.rest);
+            }
+            other => panic!("unexpected action {other:?}"),
+        }
+        let step = "cancel_slot = { facility = \"WGL\", case = \"ANC\", start = \"2026-12-08 10:00\" }";
+        assert!(matches!(second_action(step), Action::CancelSlot(CancelSlot { rest: false, .. })));
+    }
+
+    #[test]
+    fn cancel_slot_errors_name_line_and_field() {
+        let error = step_error("cancel_slot = { facility = \"WGL\", start = \"2026-12-08 10:00\" }");
+        assert!(error.message.contains("line 9"), "{error}");
+        assert!(error.message.contains("missing field `case`"), "{error}");
+
+        let error = step_error(
+            "cancel_slot = { facility = \"WGL\", case = \"ANC\", start = \"2026-12-08 10:00\", all = true }",
+        );
+        assert!(error.message.contains("unknown field `all`"), "{error}");
+
+        let error = step_error(
+            "cancel_slot = { facility = \"WGL\", case = \"ANC\", start = \"2026-12-08 10:00\" }\nadvance = \"5m\"",
+        );
+        assert!(error.message.contains("cancel_slot and advance"), "{error}");
+    }
+
+    #[test]
+    fn unknown_transform_names_line_and_fix() {
+        let error = step_error("inbound = \"-1 SC 9876543210 Seema {id|typ}\"\nfrom_agent = 12");
+        assert_eq!(error.line, Some(8), "{error}");
+        assert!(error.message.contains("inbound: {id|typ} has an unknown transform"), "{error}");
+        assert!(error.message.contains("{id|typo}"), "{error}");
+
+        let error =
+            step_error("expect_sms = [{ to_agent = 12, text = \"ok\" }, { to_agent = 12, text = \"{id|swp}\" }]");
+        assert!(error.message.contains("expect_sms item 2: {id|swp}"), "{error}");
+
+        let error = step_error("expect_flags = [{ reason = \"invalid_tracking_id\", detail = \"{id|x}\" }]");
+        assert!(error.message.contains("expect_flags item 1"), "{error}");
+    }
+
+    #[test]
+    fn transforms_parse_in_inbound() {
+        match second_action("inbound = \"-1 SC 9876543210 Seema {id|swap}\"\nfrom_agent = 12") {
+            Action::Inbound(sms) => assert_eq!(sms.text, "-1 SC 9876543210 Seema {id|swap}"),
+            other => panic!("unexpected action {other:?}"),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! fails; `tests/scenarios.rs` runs every file in `scenarios/` through
 //! [`run_file`]. The file format is documented in `scenarios/README.md`.
 
+mod engine;
 mod expect;
 mod fixture;
 pub mod format;

@@ -1,12 +1,12 @@
 //! Runs one parsed scenario against the real engine. Each run gets a fresh
-//! SQLite file and its own actix system, in which `Core::start` runs with a
-//! virtual clock and the in-memory SMS provider. Inbound SMS are injected
-//! the way the webhook injects them, and every check waits until the engine
-//! is idle.
+//! SQLite file and its own actix system. `Core::start` runs with a virtual
+//! clock and the in-memory SMS provider on an arbiter thread of its own, so
+//! that a restart can stop every actor of the engine at once and start a
+//! new engine on the same file. Inbound SMS are injected the way the
+//! webhook injects them, and every check waits until the engine is idle.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{TimeZone as _, Utc};
@@ -14,16 +14,20 @@ use chrono_tz::Tz;
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 
+use super::engine::{engine_options, RunningCore};
 use super::expect::{
-    compare_flags, compare_inbound, compare_sms, compare_tasks, normalise_phone, ActualFlag, ActualInbound, ActualSms,
-    ActualTask, AgentPhones, Comparison,
+    check_sms_transforms, compare_flags, compare_inbound, compare_sms, compare_tasks, fill_flags, fill_inbound,
+    normalise_phone, ActualFlag, ActualInbound, ActualSms, ActualTask, AgentPhones, Comparison,
 };
 use super::fixture::{self, to_utc};
-use super::format::{Action, ClockTarget, LocalDateTime, Located, Recipient, Scenario, Sender, Step};
+use super::format::{
+    Action, CancelSlot, ClockMove, ClockTarget, InboundSms, LocalDateTime, Located, Recipient, Scenario, Sender, Step,
+};
 use super::pattern::{fill, Captures};
 use super::report::Failure;
 use crate::actors::registry::Dispatch;
 use crate::actors::scheduler::RunNow;
+use crate::appointments::slots::{self as slot_admin, CancelSummary, SlotError};
 use crate::booking::intake::Arrival;
 use crate::channels::memory::MemoryProvider;
 use crate::clock::{Clock as _, VirtualClock};
@@ -37,7 +41,8 @@ use crate::db::schema::{agents, inbound_messages};
 use crate::db::slots::Slot;
 use crate::db::tasks::Task;
 use crate::db::DbError;
-use crate::startup::{AppOptions, Core};
+use crate::followup::run::RunSummary;
+use crate::startup::Core;
 
 /// The maximum wait for the engine to finish one step's work. Steps take
 /// milliseconds; hitting this means a message is stuck.
@@ -141,85 +146,26 @@ fn load_settings(overrides: Option<&Located<toml::Table>>, database: &Path) -> R
 }
 
 async fn replay(scenario: &Scenario, settings: Settings, clock: VirtualClock, provider: MemoryProvider) -> RunResult {
-    let zone = settings.zone();
-    let vmn = settings.sms.vmn.clone();
-    let options =
-        AppOptions { clock: Arc::new(clock.clone()), provider: Some(Arc::new(provider.clone())), demo: false };
-    let core = match Core::start(settings, options).await {
-        Ok(core) => core,
-        Err(error) => {
-            return RunResult::failed(0, Failure::new(None, format!("starting the engine failed: {error:#}")))
-        }
+    let options = engine_options(&clock, &provider);
+    let running = match RunningCore::start(settings.clone(), options).await {
+        Ok(running) => running,
+        Err(message) => return RunResult::failed(0, Failure::new(None, message)),
     };
-
-    let fixture = scenario.fixture.clone();
-    let today = scenario.start.0.date();
-    let now = clock.now_naive();
-    let applied = core
-        .engine
-        .database
-        .run(move |connection| Ok::<_, DbError>(fixture::apply(connection, &fixture, zone, today, now)))
-        .await;
-    match applied {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            let location =
-                Some(error.line.map_or_else(|| "fixture".to_owned(), |line| format!("fixture (line {line})")));
-            return RunResult::failed(0, Failure::new(location, error.message));
-        }
-        Err(error) => {
-            return RunResult::failed(
-                0,
-                Failure::new(Some("fixture".into()), format!("applying the fixture failed: {error}")),
-            )
-        }
-    }
-
-    let agents = match core
-        .engine
-        .database
-        .run(|connection| {
-            agents::table
-                .select((agents::id, agents::phone))
-                .load::<(AgentId, String)>(connection)
-                .map_err(DbError::from)
-        })
-        .await
-    {
-        Ok(rows) => AgentPhones::new(rows.into_iter().map(|(id, phone)| (id.0, phone))),
-        Err(error) => return RunResult::failed(0, Failure::new(None, format!("loading agents failed: {error}"))),
+    let mut session = Session {
+        running,
+        zone: settings.zone(),
+        vmn: settings.sms.vmn.clone(),
+        settings,
+        clock,
+        provider,
+        agents: AgentPhones::default(),
+        captures: Captures::new(),
     };
-
-    let mut session = Session { core, clock, provider, zone, vmn, agents, captures: Captures::new() };
-    for step in &scenario.steps {
-        let failures = session.run_step(step).await;
-        if !failures.is_empty() {
-            return RunResult { steps: step.number, failures };
-        }
+    let mut result = session.run_scenario(scenario).await;
+    if let Err(message) = session.running.stop().await {
+        result.failures.push(Failure::new(Some("end of scenario".to_owned()), message));
     }
-
-    let steps = scenario.steps.len();
-    let location = Some("end of scenario".to_owned());
-    if let Err(message) = session.wait_idle().await {
-        return RunResult::failed(steps, Failure::new(location, message));
-    }
-    let unchecked = session.take_sent();
-    if !unchecked.is_empty() {
-        let comparison = compare_sms(&[], &unchecked, &session.agents, &session.captures).comparison;
-        return RunResult::failed(
-            steps,
-            Failure::difference(
-                location,
-                format!(
-                    "{} SMS sent after the last expect_sms were not checked: end the scenario with an expect_sms step that lists them",
-                    unchecked.len()
-                ),
-                comparison.expected,
-                comparison.actual,
-            ),
-        );
-    }
-    RunResult { steps, failures: Vec::new() }
+    result
 }
 
 /// Turns one expectation's outcome into a failure, or `None` when it
@@ -239,7 +185,9 @@ fn check_result(location: &str, key: &str, what: &str, result: Result<Comparison
 
 /// A running engine and the handles a scenario drives it with.
 struct Session {
-    core: Core,
+    running: RunningCore,
+    /// The settings every engine of the scenario starts with.
+    settings: Settings,
     clock: VirtualClock,
     provider: MemoryProvider,
     zone: Tz,
@@ -250,6 +198,85 @@ struct Session {
 }
 
 impl Session {
+    fn core(&self) -> &Core {
+        &self.running.core
+    }
+
+    /// Applies the fixture, runs every step and checks that no SMS went
+    /// unchecked.
+    async fn run_scenario(&mut self, scenario: &Scenario) -> RunResult {
+        if let Err(failure) = self.apply_fixture(scenario).await {
+            return RunResult::failed(0, failure);
+        }
+        let agents = self
+            .core()
+            .engine
+            .database
+            .run(|connection| {
+                agents::table
+                    .select((agents::id, agents::phone))
+                    .load::<(AgentId, String)>(connection)
+                    .map_err(DbError::from)
+            })
+            .await;
+        match agents {
+            Ok(rows) => self.agents = AgentPhones::new(rows.into_iter().map(|(id, phone)| (id.0, phone))),
+            Err(error) => return RunResult::failed(0, Failure::new(None, format!("loading agents failed: {error}"))),
+        }
+
+        for step in &scenario.steps {
+            let failures = self.run_step(step).await;
+            if !failures.is_empty() {
+                return RunResult { steps: step.number, failures };
+            }
+        }
+
+        let steps = scenario.steps.len();
+        let location = Some("end of scenario".to_owned());
+        if let Err(message) = self.wait_idle().await {
+            return RunResult::failed(steps, Failure::new(location, message));
+        }
+        let unchecked = self.take_sent();
+        if !unchecked.is_empty() {
+            let comparison = compare_sms(&[], &unchecked, &self.agents, &self.captures).comparison;
+            return RunResult::failed(
+                steps,
+                Failure::difference(
+                    location,
+                    format!(
+                        "{} SMS sent after the last expect_sms were not checked: end the scenario with an expect_sms step that lists them",
+                        unchecked.len()
+                    ),
+                    comparison.expected,
+                    comparison.actual,
+                ),
+            );
+        }
+        RunResult { steps, failures: Vec::new() }
+    }
+
+    async fn apply_fixture(&self, scenario: &Scenario) -> Result<(), Failure> {
+        let fixture = scenario.fixture.clone();
+        let zone = self.zone;
+        let today = scenario.start.0.date();
+        let now = self.clock.now_naive();
+        let applied = self
+            .core()
+            .engine
+            .database
+            .run(move |connection| Ok::<_, DbError>(fixture::apply(connection, &fixture, zone, today, now)))
+            .await;
+        match applied {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                let location =
+                    Some(error.line.map_or_else(|| "fixture".to_owned(), |line| format!("fixture (line {line})")));
+                Err(Failure::new(location, error.message))
+            }
+            Err(error) => Err(Failure::new(Some("fixture".into()), format!("applying the fixture failed: {error}"))),
+        }
+    }
+
     /// Performs the step's action, waits until the engine is idle, and
     /// checks every expectation of the step.
     async fn run_step(&mut self, step: &Step) -> Vec<Failure> {
@@ -261,13 +288,19 @@ impl Session {
 
         let acted = match &step.action {
             Some(Action::Inbound(sms)) => self.receive(sms).await,
-            Some(Action::At(target)) => match self.move_clock_to(*target) {
-                Ok(()) => self.run_scheduler().await,
+            Some(Action::MoveClock(clock)) => match self.move_clock(*clock) {
+                Ok(()) => self.run_scheduler(None).await.map(|_summary| ()),
                 Err(message) => Err(message),
             },
-            Some(Action::Advance(duration)) => {
-                self.clock.advance(duration.0);
-                self.run_scheduler().await
+            Some(Action::Restart { while_down }) => {
+                self.restart(*while_down).await.map_err(|message| format!("restart: {message}"))
+            }
+            Some(Action::SchedulerCrash { after_batches, clock }) => self
+                .crash_scheduler(*after_batches, *clock)
+                .await
+                .map_err(|message| format!("scheduler_crash_after_batches: {message}")),
+            Some(Action::CancelSlot(cancel)) => {
+                self.cancel_slot(cancel).await.map(|_summary| ()).map_err(|message| format!("cancel_slot: {message}"))
             }
             None => Ok(()),
         };
@@ -280,12 +313,15 @@ impl Session {
 
         let mut failures = Vec::new();
         if let Some(expected) = &step.expect_sms {
-            let result = self.check_recipients(expected.iter().map(|sms| &sms.to)).map(|()| {
-                let sent = self.take_sent();
-                let result = compare_sms(expected, &sent, &self.agents, &self.captures);
-                self.captures = result.captures;
-                result.comparison
-            });
+            let result = self
+                .check_recipients(expected.iter().map(|sms| &sms.to))
+                .and_then(|()| check_sms_transforms(expected, &self.captures))
+                .map(|()| {
+                    let sent = self.take_sent();
+                    let result = compare_sms(expected, &sent, &self.agents, &self.captures);
+                    self.captures = result.captures;
+                    result.comparison
+                });
             failures.extend(check_result(
                 &location,
                 "expect_sms",
@@ -297,7 +333,10 @@ impl Session {
             failures.extend(check_result(&location, key, what, result));
         };
         if let Some(expected) = &step.expect_flags {
-            let result = self.load_flags().await.map(|flags| compare_flags(expected, &flags));
+            let result = match fill_flags(expected, &self.captures) {
+                Ok(expected) => self.load_flags().await.map(|flags| compare_flags(&expected, &flags)),
+                Err(message) => Err(message),
+            };
             check("expect_flags", "the flagged messages", result);
         }
         if let Some(expected) = &step.expect_tasks {
@@ -305,15 +344,87 @@ impl Session {
             check("expect_tasks", "the tasks", result);
         }
         if let Some(expected) = &step.expect_inbound {
-            let result = self.load_inbound().await.map(|inbound| compare_inbound(expected, &inbound));
+            let result = match fill_inbound(expected, &self.captures) {
+                Ok(expected) => self.load_inbound().await.map(|inbound| compare_inbound(&expected, &inbound)),
+                Err(message) => Err(message),
+            };
             check("expect_inbound", "the stored inbound messages", result);
         }
         failures
     }
 
+    /// Stops the engine once everything due has gone out, moves the clock
+    /// while it is down, and starts a new engine on the same database. The
+    /// new engine's scheduler runs once at start, as after a real restart.
+    async fn restart(&mut self, while_down: Option<ClockMove>) -> Result<(), String> {
+        // A message in flight when a process dies may be sent twice; waiting
+        // first keeps each restart from repeating an SMS.
+        self.wait_idle().await?;
+        self.running.stop().await?;
+        if let Some(clock) = while_down {
+            self.move_clock(clock)?;
+        }
+        let options = engine_options(&self.clock, &self.provider);
+        self.running = RunningCore::start(self.settings.clone(), options).await?;
+        // Scheduler runs are atomic, so this request waits for the run the
+        // new scheduler started with. It finds nothing left when that run
+        // came first, and does the same work when it comes first itself.
+        self.run_scheduler(None).await.map(|_summary| ())
+    }
+
+    /// Moves the clock if asked, runs at most `after_batches` follow-up
+    /// batches, then restarts the engine as if it had crashed there.
+    async fn crash_scheduler(&mut self, after_batches: usize, clock: Option<ClockMove>) -> Result<(), String> {
+        if let Some(clock) = clock {
+            self.move_clock(clock)?;
+        }
+        let summary = self.run_scheduler(Some(after_batches)).await?;
+        if summary.follow_ups == 0 {
+            return Err(format!(
+                "the scheduler run sent no follow-up before the crash, so the crash interrupted nothing: move the \
+                 clock to a time when follow-ups are due in this step with `at` or `advance`, and set \
+                 scheduler.batch_size in [config] so that {after_batches} batch(es) cannot hold them all"
+            ));
+        }
+        self.restart(None).await
+    }
+
+    /// Cancels the slot the step names, as an admin does.
+    async fn cancel_slot(&self, cancel: &CancelSlot) -> Result<CancelSummary, String> {
+        let context = self.core().engine.booking.clone();
+        let zone = self.zone;
+        let now = self.clock.now_naive();
+        let cancel = cancel.clone();
+        let cancelled = self
+            .core()
+            .engine
+            .database
+            .run(move |connection| {
+                let slot = match fixture::find_slot(connection, zone, &cancel.facility, &cancel.case, cancel.start) {
+                    Ok(slot) => slot,
+                    Err(message) => return Ok::<_, DbError>(Err(message)),
+                };
+                let result = match slot_admin::cancel(connection, &context, slot.id, cancel.rest, now) {
+                    Ok(summary) => Ok(summary),
+                    Err(SlotError::AlreadyCancelled(_)) => Err(format!(
+                        "the {} slot at {} at {} is cancelled already: remove this step, or add `rest = true` \
+                         to cancel the later slots of its series",
+                        cancel.case, cancel.facility, cancel.start
+                    )),
+                    Err(error) => Err(format!("cancelling the slot failed: {error}")),
+                };
+                Ok(result)
+            })
+            .await;
+        match cancelled {
+            Ok(result) => result,
+            Err(error) => Err(format!("cancelling the slot failed: {error}")),
+        }
+    }
+
     /// Stores the SMS and dispatches it to its agent actor, exactly as the
     /// webhook does after its HTTP response to the provider.
-    async fn receive(&self, sms: &super::format::InboundSms) -> Result<(), String> {
+    async fn receive(&self, sms: &InboundSms) -> Result<(), String> {
         let sender = match &sms.sender {
             Sender::Phone(phone) => normalise_phone(phone),
             Sender::Agent(id) => self.agents.phone_of(*id).map(str::to_owned).ok_or_else(|| {
@@ -329,11 +440,21 @@ impl Session {
             text,
         };
         let stored =
-            self.core.engine.receive(arrival).await.map_err(|error| format!("storing the SMS failed: {error}"))?;
+            self.core().engine.receive(arrival).await.map_err(|error| format!("storing the SMS failed: {error}"))?;
         if stored.duplicate_of.is_none() {
-            self.core.registry.do_send(Dispatch { id: stored.id, agent_id: stored.agent_id });
+            self.core().registry.do_send(Dispatch { id: stored.id, agent_id: stored.agent_id });
         }
         Ok(())
+    }
+
+    fn move_clock(&self, clock: ClockMove) -> Result<(), String> {
+        match clock {
+            ClockMove::At(target) => self.move_clock_to(target),
+            ClockMove::Advance(duration) => {
+                self.clock.advance(duration.0);
+                Ok(())
+            }
+        }
     }
 
     fn move_clock_to(&self, target: ClockTarget) -> Result<(), String> {
@@ -356,10 +477,11 @@ impl Session {
     }
 
     /// Runs the scheduler's due work (follow-ups, reminders, escalations)
-    /// for the new clock time, as its periodic tick would.
-    async fn run_scheduler(&self) -> Result<(), String> {
-        match self.core.scheduler.send(RunNow::default()).await {
-            Ok(Ok(_summary)) => Ok(()),
+    /// for the current clock time, as its periodic tick would, stopping
+    /// after `max_batches` follow-up batches if given.
+    async fn run_scheduler(&self, max_batches: Option<usize>) -> Result<RunSummary, String> {
+        match self.core().scheduler.send(RunNow { max_batches }).await {
+            Ok(Ok(summary)) => Ok(summary),
             Ok(Err(error)) => Err(format!("the scheduler run failed: {error}")),
             Err(error) => Err(format!("the scheduler stopped: {error}")),
         }
@@ -372,7 +494,7 @@ impl Session {
         loop {
             let now = self.clock.now_naive();
             let counts = self
-                .core
+                .core()
                 .engine
                 .database
                 .run(move |connection| {
@@ -419,7 +541,7 @@ impl Session {
 
     async fn load_flags(&self) -> Result<Vec<ActualFlag>, String> {
         let flags = self
-            .core
+            .core()
             .engine
             .database
             .run(|connection| FlaggedMessage::all(connection).map_err(DbError::from))
@@ -433,7 +555,7 @@ impl Session {
 
     async fn load_tasks(&self) -> Result<Vec<ActualTask>, String> {
         let zone = self.zone;
-        self.core
+        self.core()
             .engine
             .database
             .run(move |connection| {
@@ -460,7 +582,7 @@ impl Session {
 
     async fn load_inbound(&self) -> Result<Vec<ActualInbound>, String> {
         let messages = self
-            .core
+            .core()
             .engine
             .database
             .run(|connection| {
@@ -531,5 +653,34 @@ impl Drop for TempDatabase {
         if let Err(error) = std::fs::remove_dir_all(&self.directory) {
             tracing::warn!(%error, folder = %self.directory.display(), "removing the replay database failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopped_core_has_no_running_actors() {
+        let database = TempDatabase::create().expect("temporary database");
+        database.prepare_wal().expect("WAL");
+        let settings = load_settings(None, &database.path()).expect("settings");
+        let clock = VirtualClock::new(Utc::now());
+        let provider = MemoryProvider::new();
+
+        actix_rt::System::new().block_on(async move {
+            let mut running =
+                RunningCore::start(settings, engine_options(&clock, &provider)).await.expect("engine starts");
+            let core = running.core.clone();
+            assert!(core.scheduler.connected(), "the scheduler did not start");
+            assert!(core.outbox.connected(), "the outbox did not start");
+
+            running.stop().await.expect("engine stops");
+            assert!(!core.scheduler.connected(), "the scheduler still runs");
+            assert!(!core.outbox.connected(), "the outbox still runs");
+            assert!(!core.registry.connected(), "the agent registry still runs");
+            assert!(!core.tasks.connected(), "the task registry still runs");
+            assert!(running.stop().await.is_ok(), "a second stop failed");
+        });
     }
 }
