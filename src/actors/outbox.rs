@@ -1,7 +1,7 @@
 //! The outbox actor: claims due messages from the durable queue, hands them
-//! to the provider, and records each answer. A message in flight when the
+//! to the provider, and records each result. A message in flight when the
 //! process dies is sent again after restart, so it may reach the phone
-//! twice; every other message is sent at most once per attempt.
+//! twice. A message whose send is recorded is never claimed again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,7 +101,7 @@ impl Handler<Wake> for Outbox {
     }
 }
 
-/// What happened to one claimed message.
+/// The result of one send attempt of a claimed message.
 #[derive(Debug)]
 enum Delivery {
     Sent { provider_message_id: Option<String> },

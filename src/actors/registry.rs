@@ -23,8 +23,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Messages loaded per query when recovering after a restart.
 const RECOVERY_BATCH: i64 = 1_000;
 
-/// Which actor processes a message: the agent's own, or one shared actor
-/// for senders that are not registered agents.
+/// The key of the actor that processes a message: the agent's own, or one
+/// shared actor for senders that are not registered agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RouteKey {
     Agent(AgentId),

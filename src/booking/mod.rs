@@ -32,7 +32,7 @@ pub struct BookingContext {
     pub zone: Tz,
 }
 
-/// What became of one inbound message.
+/// The result of processing one inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Booked {

@@ -26,7 +26,7 @@ pub struct Accepted {
     pub provider_message_id: Option<String>,
 }
 
-/// Why a provider did not accept a message.
+/// A provider's refusal of a message, temporary or permanent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// Worth retrying later: network errors, timeouts, 5xx, throttling.

@@ -1,7 +1,8 @@
 //! `GET /sms/inbound`: the webhook SMS providers call for each message an
 //! agent sends. Parameter names are configurable; the defaults fit Kannel's
-//! `get-url`. The message is stored durably before the answer, and the
-//! answer comes before any processing, because the provider waits for it.
+//! `get-url`. The message is committed before the HTTP response, and the
+//! response goes out before any processing, because the provider waits
+//! for it before delivering the next message.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret as _;
