@@ -13,6 +13,8 @@ COPY src src
 COPY grammar grammar
 COPY locales locales
 COPY migrations migrations
+COPY templates templates
+COPY static static
 COPY benches benches
 RUN cargo build --release --locked --bin sandesh
 

@@ -1,9 +1,10 @@
-//! The command line: `serve`, `migrate`, `replay`, `parse` and
-//! `check-config`.
+//! The command line: `serve`, `migrate`, `replay`, `parse`,
+//! `check-config`, `slots` and `create-admin`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
@@ -48,7 +49,29 @@ pub enum Command {
     /// Create, list, edit or cancel doctor slots.
     #[command(subcommand)]
     Slots(SlotsCommand),
+    /// Create a dashboard admin. The password comes from the
+    /// SANDESH_ADMIN_PASSWORD environment variable, or is asked for when
+    /// the command runs in a terminal.
+    CreateAdmin {
+        /// Email to sign in with; stored lower-case.
+        #[arg(long)]
+        email: String,
+        /// The admin's name, as the dashboard shows it.
+        #[arg(long)]
+        name: String,
+        /// Job title, e.g. "Programme manager".
+        #[arg(long, default_value = "")]
+        designation: String,
+        /// If a staff user with this email exists, make them an active
+        /// admin with the new password and end their sessions, instead of
+        /// failing. For recovering a locked-out admin.
+        #[arg(long)]
+        reset_password: bool,
+    },
 }
+
+/// The environment variable `create-admin` reads the password from.
+pub const ADMIN_PASSWORD_ENV: &str = "SANDESH_ADMIN_PASSWORD";
 
 #[derive(Debug, Subcommand)]
 pub enum SlotsCommand {
@@ -141,6 +164,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::CheckConfig => check_config(&settings),
         Command::Slots(command) => crate::admin::run_slots(settings, command),
+        Command::CreateAdmin { email, name, designation, reset_password } => {
+            create_admin(&settings, &email, &name, &designation, reset_password)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -192,6 +218,93 @@ fn parse(text: &str) {
         Ok(command) => println!("{command:#?}"),
         Err(error) => println!("invalid: {error} (field: {})", error.field().as_str()),
     }
+}
+
+/// Reads the new admin's password from [`ADMIN_PASSWORD_ENV`], or prompts
+/// for it twice on the terminal.
+fn admin_password(email: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+
+    if let Ok(password) = std::env::var(ADMIN_PASSWORD_ENV) {
+        if !password.is_empty() {
+            return Ok(password);
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("no password given: set {ADMIN_PASSWORD_ENV} or run the command in a terminal to type it");
+    }
+    let first = rpassword::prompt_password(format!("Password for {email}: ")).context("reading the password failed")?;
+    let second = rpassword::prompt_password("Same password again: ").context("reading the password failed")?;
+    if first != second {
+        anyhow::bail!("the two passwords differ; run the command again");
+    }
+    Ok(first)
+}
+
+fn create_admin(
+    settings: &Settings,
+    email: &str,
+    name: &str,
+    designation: &str,
+    reset_password: bool,
+) -> anyhow::Result<()> {
+    use crate::db::staff::{NewStaffUser, Role, StaffSession, StaffUser};
+
+    settings.validate()?;
+    let email =
+        crate::db::staff::parse_email(email).map_err(|problem| anyhow::anyhow!("invalid --email: {problem}"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        anyhow::bail!("invalid --name: the name is empty");
+    }
+    let password = admin_password(&email)?;
+    crate::web::dashboard::password::check_new(&password, settings.dashboard.min_password_length)
+        .map_err(|problem| anyhow::anyhow!("invalid password: {problem}"))?;
+    let hash = crate::web::dashboard::password::hash(&password)?;
+
+    let database = crate::db::Database::open(&settings.database)?;
+    let mut connection = database.connection()?;
+    let now = chrono::Utc::now().naive_utc();
+    let (id, created) = crate::db::write_transaction(&mut connection, |connection| {
+        if let Some(existing) = StaffUser::find_by_email(connection, &email)? {
+            if !reset_password {
+                anyhow::bail!(
+                    "a staff user with email {email} exists (id {}); add --reset-password to give them a new password",
+                    existing.id
+                );
+            }
+            StaffUser::set_password(connection, existing.id, &hash, now)?;
+            StaffUser::make_active_admin(connection, existing.id)?;
+            StaffSession::delete_all_of(connection, existing.id)?;
+            return Ok((existing.id, false));
+        }
+        let user = StaffUser::insert(
+            connection,
+            &NewStaffUser {
+                name,
+                email: &email,
+                designation: designation.trim(),
+                role: Role::Admin.as_str(),
+                password_hash: &hash,
+                active: true,
+                created_at: now,
+                password_changed_at: now,
+            },
+        )?;
+        Ok((user.id, true))
+    })?;
+
+    let verb = if created { "created admin" } else { "reset the password of" };
+    if created {
+        tracing::info!(staff_id = %id, "created staff user {id} with the admin role");
+    } else {
+        tracing::info!(staff_id = %id, "reset the password of staff user {id} and made them an active admin");
+    }
+    println!(
+        "{verb} {email} (staff id {id}); sign in at http://{}:{}/dashboard/",
+        settings.server.host, settings.server.port
+    );
+    Ok(())
 }
 
 fn check_config(settings: &Settings) -> anyhow::Result<()> {

@@ -36,6 +36,8 @@ pub struct Settings {
     pub kannel: KannelSettings,
     #[serde(default)]
     pub log: LogSettings,
+    #[serde(default)]
+    pub dashboard: DashboardSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,7 +222,7 @@ fn parse_local_time(text: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
 }
 
-/// Which provider the outbox hands SMS to.
+/// The provider the outbox hands SMS to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
@@ -309,6 +311,101 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self { format: LogFormat::Pretty, filter: "info".into() }
+    }
+}
+
+/// Sessions, sign-in limits and passwords of the staff dashboard.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardSettings {
+    /// A session with no request for this many minutes ends.
+    pub idle_timeout_minutes: u32,
+    /// A session ends this many hours after sign-in, however active.
+    pub session_lifetime_hours: u32,
+    /// Whether cookies carry the Secure attribute, so browsers send them
+    /// only over HTTPS (and to http://localhost). Turn it off only to use
+    /// the dashboard over plain HTTP on another host.
+    pub secure_cookies: bool,
+    /// Failed sign-ins for one email within the window after which further
+    /// attempts for it are rejected until the window moves on.
+    pub max_failures_per_account: u32,
+    /// Failed sign-ins from one client address within the window after
+    /// which further attempts from it are rejected.
+    pub max_failures_per_address: u32,
+    /// Length of the sign-in rate-limit window, in minutes.
+    pub failure_window_minutes: u32,
+    /// Shortest staff password accepted, in characters.
+    pub min_password_length: usize,
+    /// Whether the client address for rate limiting is the last entry of
+    /// the X-Forwarded-For header instead of the TCP peer. Set it only
+    /// behind a reverse proxy that appends that header, or clients can
+    /// choose their own address.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout_minutes: 30,
+            session_lifetime_hours: 12,
+            secure_cookies: true,
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+            failure_window_minutes: 15,
+            min_password_length: 12,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl DashboardSettings {
+    /// The shortest `min_password_length` that validation accepts.
+    pub const MIN_PASSWORD_LENGTH_FLOOR: usize = 8;
+    /// The longest `session_lifetime_hours` that validation accepts: a
+    /// year of 366 days.
+    pub const MAX_SESSION_LIFETIME_HOURS: u32 = 366 * 24;
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, value) in [
+            ("dashboard.idle_timeout_minutes", self.idle_timeout_minutes),
+            ("dashboard.session_lifetime_hours", self.session_lifetime_hours),
+            ("dashboard.max_failures_per_account", self.max_failures_per_account),
+            ("dashboard.max_failures_per_address", self.max_failures_per_address),
+            ("dashboard.failure_window_minutes", self.failure_window_minutes),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(key, "0", "use at least 1"));
+            }
+        }
+        if self.session_lifetime_hours > Self::MAX_SESSION_LIFETIME_HOURS {
+            return Err(ConfigError::new(
+                "dashboard.session_lifetime_hours",
+                &self.session_lifetime_hours.to_string(),
+                &format!("use at most {}", Self::MAX_SESSION_LIFETIME_HOURS),
+            ));
+        }
+        if u64::from(self.idle_timeout_minutes) > u64::from(self.session_lifetime_hours) * 60 {
+            return Err(ConfigError::new(
+                "dashboard.idle_timeout_minutes",
+                &self.idle_timeout_minutes.to_string(),
+                "use at most dashboard.session_lifetime_hours times 60",
+            ));
+        }
+        if self.min_password_length < Self::MIN_PASSWORD_LENGTH_FLOOR {
+            return Err(ConfigError::new(
+                "dashboard.min_password_length",
+                &self.min_password_length.to_string(),
+                &format!("use at least {}", Self::MIN_PASSWORD_LENGTH_FLOOR),
+            ));
+        }
+        if self.min_password_length > crate::web::dashboard::password::MAX_LENGTH {
+            return Err(ConfigError::new(
+                "dashboard.min_password_length",
+                &self.min_password_length.to_string(),
+                &format!("use at most {}", crate::web::dashboard::password::MAX_LENGTH),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -422,6 +519,7 @@ impl Settings {
                 return Err(ConfigError::new("kannel.password", "", "set the sendsms-user password from kannel.conf"));
             }
         }
+        self.dashboard.validate()?;
         Ok(())
     }
 
@@ -482,6 +580,31 @@ mod tests {
         let error = settings.validate().expect_err("invalid zone");
         assert_eq!(error.key, "time.zone");
         assert!(error.to_string().contains("SANDESH__TIME__ZONE"), "{error}");
+    }
+
+    #[test]
+    fn dashboard_zero_timeout_names_key() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.dashboard.idle_timeout_minutes = 0;
+        let error = settings.validate().expect_err("zero timeout");
+        assert_eq!(error.key, "dashboard.idle_timeout_minutes");
+    }
+
+    #[test]
+    fn dashboard_idle_beyond_lifetime_rejected() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.dashboard.session_lifetime_hours = 1;
+        settings.dashboard.idle_timeout_minutes = 61;
+        let error = settings.validate().expect_err("idle timeout beyond the lifetime");
+        assert_eq!(error.key, "dashboard.idle_timeout_minutes");
+    }
+
+    #[test]
+    fn dashboard_short_password_minimum_rejected() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.dashboard.min_password_length = 4;
+        let error = settings.validate().expect_err("minimum below the floor");
+        assert_eq!(error.key, "dashboard.min_password_length");
     }
 
     #[test]

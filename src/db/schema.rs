@@ -108,6 +108,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_attempts (id) {
+        id -> Integer,
+        account_key -> Text,
+        client_address -> Text,
+        attempted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbound_messages (id) {
         id -> Integer,
         channel -> Text,
@@ -168,6 +177,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_corporations (staff_id, corporation_id) {
+        staff_id -> Integer,
+        corporation_id -> Integer,
+    }
+}
+
+diesel::table! {
+    staff_sessions (id) {
+        id -> Text,
+        staff_id -> Integer,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_users (id) {
+        id -> Integer,
+        name -> Text,
+        email -> Text,
+        designation -> Text,
+        role -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        password_changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     task_transitions (id) {
         id -> Integer,
         task_id -> Integer,
@@ -217,6 +258,9 @@ diesel::joinable!(slot_series -> facilities (facility_id));
 diesel::joinable!(slots -> case_types (case_type_id));
 diesel::joinable!(slots -> facilities (facility_id));
 diesel::joinable!(slots -> slot_series (series_id));
+diesel::joinable!(staff_corporations -> corporations (corporation_id));
+diesel::joinable!(staff_corporations -> staff_users (staff_id));
+diesel::joinable!(staff_sessions -> staff_users (staff_id));
 diesel::joinable!(task_transitions -> inbound_messages (inbound_message_id));
 diesel::joinable!(task_transitions -> tasks (task_id));
 diesel::joinable!(tasks -> agents (agent_id));
@@ -236,10 +280,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     flagged_messages,
     follow_ups,
     inbound_messages,
+    login_attempts,
     outbound_messages,
     reminders,
     slot_series,
     slots,
+    staff_corporations,
+    staff_sessions,
+    staff_users,
     task_transitions,
     tasks,
 );

@@ -1,5 +1,6 @@
 //! HTTP: one module per area, and [`routes`] owns the route table.
 
+pub mod dashboard;
 pub mod health;
 pub mod query;
 pub mod sms_inbound;
@@ -23,7 +24,26 @@ pub struct AppState {
 
 /// Registers every route.
 pub fn routes(config: &mut web::ServiceConfig) {
-    config.route("/health", web::get().to(health::health)).route("/sms/inbound", web::get().to(sms_inbound::receive));
+    config
+        .route("/health", web::get().to(health::health))
+        .route("/sms/inbound", web::get().to(sms_inbound::receive))
+        .route("/static/dashboard.css", web::get().to(dashboard::assets::stylesheet))
+        .service(
+            web::scope("/dashboard")
+                .wrap(dashboard::security_headers())
+                .route("", web::get().to(dashboard::home::redirect_home))
+                .route("/", web::get().to(dashboard::home::show))
+                .route("/login", web::get().to(dashboard::login::form))
+                .route("/login", web::post().to(dashboard::login::submit))
+                .route("/logout", web::post().to(dashboard::login::logout))
+                .route("/tasks", web::get().to(dashboard::tasks::list))
+                .route("/tasks/{id}", web::get().to(dashboard::tasks::show))
+                .route("/flags", web::get().to(dashboard::flags::list))
+                .route("/flags/{id}/dismiss", web::post().to(dashboard::flags::dismiss))
+                .route("/password", web::get().to(dashboard::account::form))
+                .route("/password", web::post().to(dashboard::account::change))
+                .default_service(web::to(dashboard::not_found)),
+        );
 }
 
 /// Wraps the app so every request runs in a span and logs its status and

@@ -1,0 +1,28 @@
+//! `GET /static/dashboard.css`: the stylesheet, compiled into the binary so
+//! the server needs no files beside it and pages load nothing from other
+//! sites.
+
+use std::sync::OnceLock;
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+
+use super::session::sha256_hex;
+
+const STYLESHEET: &str = include_str!("../../../static/dashboard.css");
+
+/// Returns the stylesheet's URL with a hash of its content in the query,
+/// so a browser fetches it again after an upgrade changed it and may
+/// cache each version for long.
+pub fn stylesheet_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| format!("/static/dashboard.css?v={}", &sha256_hex(STYLESHEET)[..12]))
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(STYLESHEET)
+}
