@@ -351,7 +351,8 @@ async fn cancelled_slot_moves_bookings_or_flags_them() {
     let patient = harness.sent_to("+919876543210");
     assert_eq!(
         patient,
-        vec!["Changed: Seema visit Kisan Nagar UPHC, Kisan Nagar 2, Thane on 07-12-2026 at 10:00 for ANC".to_owned()]
+        vec!["Changed: Seema visit Wagle HP, Road 16, Wagle Estate, Thane on 07-12-2026 at 14:00 for ANC".to_owned()],
+        "a booking that named WGL stays at WGL"
     );
 
     // Every other Dharavi DS slot is full, so cancelling this one flags the task.

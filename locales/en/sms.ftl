@@ -22,6 +22,7 @@ patient-appointment = { $name } visit { $facility }, { $address } on { $date } a
 # To the agent when a booking succeeded.
 agent-booked = Booked: { $name } ({ $case }) at { $facility } on { $date } { $time }.
 
+agent-already-booked = { $name } already has { $case } at { $facility } on { $date } { $time }. Nothing changed.
 agent-unknown-agent = Agent id { $agent_id } is not registered. Check your id. { -usage }
 agent-unknown-sender = This phone is not registered for any agent. Send from your registered phone or call your officer.
 agent-inactive-agent = Agent id { $agent_id } is not active. Please call your officer.

@@ -16,6 +16,7 @@ field-name = { $field ->
 
 patient-appointment = { $name }, { $date } रोजी { $time } वाजता { $case } साठी { $facility }, { $address } येथे भेट द्या
 agent-booked = बुक झाले: { $name } ({ $case }) { $facility } येथे { $date } { $time } वाजता.
+agent-already-booked = { $name } यांचे { $case } आधीच { $facility } येथे { $date } { $time } वाजता बुक आहे. काहीही बदलले नाही.
 agent-unknown-agent = एजंट आयडी { $agent_id } नोंदणीकृत नाही. आपला आयडी तपासा. { -usage }
 agent-unknown-sender = हा फोन कोणत्याही एजंटसाठी नोंदणीकृत नाही. आपल्या नोंदणीकृत फोनवरून पाठवा किंवा आपल्या अधिकाऱ्याला फोन करा.
 agent-inactive-agent = एजंट आयडी { $agent_id } सक्रिय नाही. कृपया आपल्या अधिकाऱ्याला फोन करा.

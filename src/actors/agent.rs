@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use tracing::Instrument as _;
 
 use super::outbox::{Outbox, Wake};
 use super::registry::{AgentIdle, AgentRegistry, RouteKey};
@@ -82,9 +83,9 @@ impl Handler<ProcessMessage> for AgentActor {
         let key = self.key;
         let span = tracing::info_span!("agent_message", route = %key, inbound_id = %message.0);
         let work = async move {
-            let _entered = span.enter();
             match engine.process(message.0).await {
                 Ok(Some(Outcome::Booked { task_id })) => tracing::debug!(%task_id, "message booked"),
+                Ok(Some(Outcome::AlreadyBooked { task_id })) => tracing::debug!(%task_id, "booking was a repeat"),
                 Ok(Some(Outcome::Flagged { flag_id, reason })) => tracing::debug!(%flag_id, reason, "message flagged"),
                 Ok(Some(Outcome::ForTask { task_id })) => {
                     // Waiting here keeps this agent's later messages behind
@@ -111,7 +112,8 @@ impl Handler<ProcessMessage> for AgentActor {
                     message.0
                 ),
             }
-        };
+        }
+        .instrument(span);
         AtomicResponse::new(Box::pin(work.into_actor(self).map(|(), actor, _ctx| {
             actor.processed += 1;
             actor.last_active = Instant::now();

@@ -171,6 +171,7 @@ pub async fn deliver_due(engine: Engine, provider: Arc<dyn SmsProvider>) -> Resu
                         }
                         Delivery::Failed { error } => {
                             OutboundMessage::mark_failed(connection, *id, error, now)?;
+                            flag_failed_sms(connection, *id, error, now)?;
                         }
                     }
                 }
@@ -179,6 +180,41 @@ pub async fn deliver_due(engine: Engine, provider: Arc<dyn SmsProvider>) -> Resu
         })
         .await?;
     Ok(handled)
+}
+
+/// Flags an SMS that failed for good, so an officer learns that a patient
+/// or agent never got it; the flag names the task when there is one.
+fn flag_failed_sms(
+    connection: &mut crate::db::DbConnection,
+    id: OutboundId,
+    error: &str,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let Some(message) = OutboundMessage::find(connection, id)? else { return Ok(()) };
+    let agent_id = match message.task_id {
+        Some(task) => crate::db::tasks::Task::find(connection, task)?.map(|task| task.agent_id),
+        None => None,
+    };
+    let detail = format!(
+        "SMS {} ({}) to {} failed after {} attempts: {error}",
+        message.id,
+        message.template_id,
+        crate::sms::phone::mask_phone(&message.recipient),
+        message.attempts
+    );
+    crate::db::flags::FlaggedMessage::insert(
+        connection,
+        &crate::db::flags::NewFlaggedMessage {
+            inbound_message_id: message.inbound_message_id,
+            agent_id,
+            task_id: message.task_id,
+            reason: "sms_failed",
+            detail: &detail,
+            status: "open",
+            created_at: now,
+        },
+    )?;
+    Ok(())
 }
 
 async fn send_one(

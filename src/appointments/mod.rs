@@ -203,8 +203,11 @@ pub fn move_to_free_slot(
     inbound: Option<InboundId>,
     now: NaiveDateTime,
 ) -> QueryResult<Result<Option<Slot>, NotApplied>> {
-    let facilities: Vec<_> =
-        Facility::of_agent(connection, view.agent.id)?.iter().map(|facility| facility.id).collect();
+    // A facility the agent asked for is kept; otherwise any of the agent's.
+    let facilities: Vec<_> = match view.task.requested_facility_id {
+        Some(requested) => vec![requested],
+        None => Facility::of_agent(connection, view.agent.id)?.iter().map(|facility| facility.id).collect(),
+    };
     let facilities = if facilities.is_empty() { vec![view.task.facility_id] } else { facilities };
     let Some(slot) = take_earliest_slot(connection, &view.case_type, &facilities, not_before)? else {
         return Ok(Ok(None));

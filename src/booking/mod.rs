@@ -38,6 +38,10 @@ pub enum Outcome {
     Booked {
         task_id: TaskId,
     },
+    /// The same booking was made before; the agent got the existing one.
+    AlreadyBooked {
+        task_id: TaskId,
+    },
     /// A follow-up reply to hand to the task's actor.
     ForTask {
         task_id: TaskId,
@@ -53,6 +57,7 @@ impl Outcome {
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Booked { .. } => "booked",
+            Outcome::AlreadyBooked { .. } => "already_booked",
             Outcome::ForTask { .. } => "for_task",
             Outcome::Flagged { .. } => "flagged",
         }
@@ -82,6 +87,7 @@ pub fn process_inbound(
 
         let outcome = match handle(connection, context, &message, now)? {
             Handled::Booked(task_id) => Outcome::Booked { task_id },
+            Handled::AlreadyBooked(task_id) => Outcome::AlreadyBooked { task_id },
             // Left `received`: the task actor marks it processed when it
             // applies the reply.
             Handled::ForTask(task_id) => return Ok(Some(Outcome::ForTask { task_id })),
@@ -98,6 +104,8 @@ pub fn process_inbound(
 
 enum Handled {
     Booked(TaskId),
+    /// The beneficiary already has an upcoming task of this case type.
+    AlreadyBooked(TaskId),
     /// A follow-up reply for this task; its task actor applies it.
     ForTask(TaskId),
     Rejected {
@@ -204,6 +212,12 @@ fn book(
         None => facilities.iter().map(|facility| facility.id).collect(),
     };
 
+    // An agent who sends the same booking again after the duplicate window
+    // (no delivery report, say) gets the existing appointment, not a second.
+    if let Some(existing) = Task::upcoming_for(connection, request.beneficiary_phone.as_str(), case_type.id, now)? {
+        return already_booked(connection, context, message, &agent, existing, now);
+    }
+
     let not_before = now + Duration::minutes(i64::from(context.settings.booking.min_lead_minutes));
     let Some(slot) = take_earliest_slot(connection, &case_type, &candidates, not_before)? else {
         let rejection = Rejection::NoFreeSlot {
@@ -232,6 +246,7 @@ fn book(
             inbound_message_id: Some(message.id),
             created_at: now,
             updated_at: now,
+            requested_facility_id: request.facility_code.as_ref().map(|_| slot.facility_id),
         },
         actor::AGENT_SMS,
         "booking SMS",
@@ -264,6 +279,23 @@ fn book(
         slot.id
     );
     Ok(Handled::Booked(task.id))
+}
+
+/// Answers a repeated booking with the appointment that exists already.
+fn already_booked(
+    connection: &mut DbConnection,
+    context: &BookingContext,
+    message: &InboundMessage,
+    agent: &Agent,
+    existing: Task,
+    now: NaiveDateTime,
+) -> QueryResult<Handled> {
+    let task_id = existing.id;
+    let view = crate::appointments::TaskView::load(connection, context, existing)?;
+    let text = crate::appointments::render_for_agent(context, &view, "agent-already-booked", &[]);
+    enqueue_sms(connection, &agent.phone, text, Some(task_id), Some(message.id), now)?;
+    tracing::info!(inbound_id = %message.id, %task_id, "booking repeats task {task_id}; sent the existing appointment");
+    Ok(Handled::AlreadyBooked(task_id))
 }
 
 /// Takes a place in the earliest free slot. Another transaction may fill a

@@ -19,6 +19,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (token_hash) {
+        token_hash -> Text,
+        staff_id -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     beneficiaries (id) {
         id -> Integer,
         phone -> Text,
@@ -137,6 +146,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbound_resends (id) {
+        id -> Integer,
+        outbound_message_id -> Integer,
+        resent_by -> Text,
+        previous_attempts -> Integer,
+        previous_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     reminders (id) {
         id -> Integer,
         task_id -> Integer,
@@ -236,11 +256,13 @@ diesel::table! {
         inbound_message_id -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        requested_facility_id -> Nullable<Integer>,
     }
 }
 
 diesel::joinable!(agent_facilities -> agents (agent_id));
 diesel::joinable!(agent_facilities -> facilities (facility_id));
+diesel::joinable!(api_tokens -> staff_users (staff_id));
 diesel::joinable!(facilities -> corporations (corporation_id));
 diesel::joinable!(flagged_messages -> agents (agent_id));
 diesel::joinable!(flagged_messages -> inbound_messages (inbound_message_id));
@@ -250,6 +272,7 @@ diesel::joinable!(follow_ups -> slots (slot_id));
 diesel::joinable!(follow_ups -> tasks (task_id));
 diesel::joinable!(outbound_messages -> inbound_messages (inbound_message_id));
 diesel::joinable!(outbound_messages -> tasks (task_id));
+diesel::joinable!(outbound_resends -> outbound_messages (outbound_message_id));
 diesel::joinable!(reminders -> outbound_messages (outbound_message_id));
 diesel::joinable!(reminders -> slots (slot_id));
 diesel::joinable!(reminders -> tasks (task_id));
@@ -273,6 +296,7 @@ diesel::joinable!(tasks -> slots (slot_id));
 diesel::allow_tables_to_appear_in_same_query!(
     agent_facilities,
     agents,
+    api_tokens,
     beneficiaries,
     case_types,
     corporations,
@@ -282,6 +306,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbound_messages,
     login_attempts,
     outbound_messages,
+    outbound_resends,
     reminders,
     slot_series,
     slots,

@@ -40,6 +40,8 @@ pub struct Task {
     pub inbound_message_id: Option<InboundId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The facility the agent named in the booking; moves stay there.
+    pub requested_facility_id: Option<FacilityId>,
 }
 
 #[derive(Debug, Insertable)]
@@ -57,6 +59,8 @@ pub struct NewTask<'a> {
     pub inbound_message_id: Option<InboundId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The facility the agent named in the booking; moves stay there.
+    pub requested_facility_id: Option<FacilityId>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -190,6 +194,27 @@ impl Task {
             },
         )?;
         Ok(true)
+    }
+
+    /// The beneficiary's booked task of this case type whose slot starts
+    /// after `now`, if any.
+    pub fn upcoming_for(
+        connection: &mut DbConnection,
+        phone: &str,
+        case_type: CaseTypeId,
+        now: NaiveDateTime,
+    ) -> QueryResult<Option<Task>> {
+        use super::schema::slots;
+        tasks::table
+            .inner_join(slots::table.on(slots::id.eq(tasks::slot_id)))
+            .filter(tasks::beneficiary_phone.eq(phone))
+            .filter(tasks::case_type_id.eq(case_type))
+            .filter(tasks::status.eq(status::BOOKED))
+            .filter(slots::starts_at.gt(now))
+            .order(slots::starts_at.asc())
+            .select(Task::as_select())
+            .first(connection)
+            .optional()
     }
 
     /// Tasks in a slot whose appointment is still ahead (status `booked`).

@@ -1,0 +1,2 @@
+-- Removes the requested facility of tasks.
+ALTER TABLE tasks DROP COLUMN requested_facility_id;
