@@ -18,9 +18,16 @@ use crate::db::Database;
 use crate::sms::Catalog;
 
 fn parse_date(key: &str, text: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%d-%m-%Y")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d"))
-        .map_err(|_| anyhow::anyhow!("invalid {key} '{text}': write the date as dd-mm-yyyy, e.g. 07-12-2026"))
+    if let Ok(date) =
+        NaiveDate::parse_from_str(text, "%d-%m-%Y").or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d"))
+    {
+        return Ok(date);
+    }
+    let shaped_like_a_date = text.len() == 10 && text.chars().filter(|c| *c == '-').count() == 2;
+    if shaped_like_a_date && text.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        anyhow::bail!("invalid {key} '{text}': that day does not exist in the calendar");
+    }
+    anyhow::bail!("invalid {key} '{text}': write the date as dd-mm-yyyy, e.g. 07-12-2026")
 }
 
 fn parse_time(key: &str, text: &str) -> anyhow::Result<NaiveTime> {

@@ -40,7 +40,9 @@ pub enum Command {
     },
     /// Show how the engine reads an SMS text, without storing anything.
     Parse {
-        /// The SMS text, e.g. "12 ANC Seema Devi 9876543210".
+        /// The SMS text, e.g. "12 ANC Seema Devi 9876543210" or a reply
+        /// starting with "-1".
+        #[arg(allow_hyphen_values = true)]
         text: String,
     },
     /// Load and validate the configuration, then print the effective values
@@ -158,10 +160,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve { demo } => serve(settings, demo),
         Command::Migrate => migrate(&settings),
         Command::Replay { paths } => return crate::replay::run_cli(&paths),
-        Command::Parse { text } => {
-            parse(&text);
-            Ok(())
-        }
+        Command::Parse { text } => return parse(&text),
         Command::CheckConfig => check_config(&settings),
         Command::Slots(command) => crate::admin::run_slots(settings, command),
         Command::CreateAdmin { email, name, designation, reset_password } => {
@@ -207,16 +206,43 @@ fn serve(mut settings: Settings, demo: bool) -> anyhow::Result<()> {
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
     settings.validate()?;
-    let database = crate::db::Database::open(&settings.database)?;
-    let applied = database.migrate()?;
-    println!("database {} is up to date ({applied} migrations applied now)", settings.database.url);
+    // Opening the database applies pending migrations and logs each one.
+    crate::db::Database::open(&settings.database)?;
+    let total = diesel::migration::MigrationSource::<diesel::sqlite::Sqlite>::migrations(&crate::db::MIGRATIONS)
+        .map(|migrations| migrations.len())
+        .unwrap_or_default();
+    println!("database {} is up to date with all {total} migrations", settings.database.url);
     Ok(())
 }
 
-fn parse(text: &str) {
+/// Prints how a text parses; exits 1 when it is not a valid command.
+fn parse(text: &str) -> ExitCode {
     match crate::sms::parse(text) {
-        Ok(command) => println!("{command:#?}"),
-        Err(error) => println!("invalid: {error} (field: {})", error.field().as_str()),
+        Ok(crate::sms::Command::Booking(booking)) => {
+            println!("booking");
+            println!("  agent id:          {}", booking.agent_id);
+            println!("  case code:         {}", booking.case_code);
+            println!("  beneficiary name:  {}", booking.beneficiary_name);
+            println!("  beneficiary phone: {}", booking.beneficiary_phone);
+            println!("  facility code:     {}", booking.facility_code.as_deref().unwrap_or("(any of the agent's)"));
+            ExitCode::SUCCESS
+        }
+        Ok(crate::sms::Command::FollowUpReply(reply)) => {
+            let outcome = match reply.outcome {
+                crate::sms::FollowUpOutcome::Completed => "SC (completed)",
+                crate::sms::FollowUpOutcome::Reschedule => "RS (reschedule)",
+            };
+            println!("follow-up reply");
+            println!("  outcome:           {outcome}");
+            println!("  beneficiary phone: {}", reply.beneficiary_phone);
+            println!("  beneficiary name:  {}", reply.beneficiary_name);
+            println!("  tracking id:       {}", reply.tracking_id);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            println!("invalid: {error} (field: {})", error.field().as_str());
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -310,5 +336,8 @@ fn create_admin(
 fn check_config(settings: &Settings) -> anyhow::Result<()> {
     settings.validate()?;
     println!("{settings:#?}");
+    if settings.sms.inbound_token.is_none() {
+        eprintln!("warning: sms.inbound_token is not set, so `serve` will refuse to start without --demo");
+    }
     Ok(())
 }

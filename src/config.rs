@@ -430,7 +430,11 @@ impl Settings {
             .build()
             .context("reading configuration failed")?
             .try_deserialize()
-            .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "invalid configuration: {error}; sandesh.example.toml lists every key with its type and allowed values"
+                )
+            })?;
         Ok(settings)
     }
 
@@ -483,28 +487,30 @@ impl Settings {
                 return Err(ConfigError::new(key, value, "use a local time as HH:MM, such as 20:00"));
             }
         }
-        if self.scheduler.tick_secs == 0 || self.scheduler.batch_size == 0 || self.scheduler.reply_days == 0 {
-            return Err(ConfigError::new(
-                "scheduler.tick_secs",
-                "0",
-                "scheduler.tick_secs, scheduler.batch_size and scheduler.reply_days must be at least 1",
-            ));
+        // Every count and duration below must be at least 1; each is checked
+        // on its own so the error names the key that is wrong.
+        let positive: [(&'static str, u64); 10] = [
+            ("scheduler.tick_secs", self.scheduler.tick_secs),
+            ("scheduler.batch_size", u64::from(self.scheduler.batch_size)),
+            ("scheduler.reply_days", u64::from(self.scheduler.reply_days)),
+            ("outbox.max_attempts", u64::from(self.outbox.max_attempts)),
+            ("outbox.backoff_initial_secs", self.outbox.backoff_initial_secs),
+            ("outbox.poll_interval_ms", self.outbox.poll_interval_ms),
+            ("outbox.batch_size", u64::from(self.outbox.batch_size)),
+            ("outbox.concurrency", self.outbox.concurrency as u64),
+            ("outbox.request_timeout_ms", self.outbox.request_timeout_ms),
+            ("agents.idle_timeout_secs", self.agents.idle_timeout_secs),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::new(key, "0", "use at least 1"));
+            }
         }
-        if self.outbox.max_attempts == 0 {
-            return Err(ConfigError::new("outbox.max_attempts", "0", "use at least 1"));
-        }
-        if self.outbox.backoff_initial_secs == 0 || self.outbox.backoff_max_secs < self.outbox.backoff_initial_secs {
+        if self.outbox.backoff_max_secs < self.outbox.backoff_initial_secs {
             return Err(ConfigError::new(
-                "outbox.backoff_initial_secs",
-                &self.outbox.backoff_initial_secs.to_string(),
-                "use at least 1 and no more than outbox.backoff_max_secs",
-            ));
-        }
-        if self.outbox.poll_interval_ms == 0 || self.outbox.batch_size == 0 || self.outbox.concurrency == 0 {
-            return Err(ConfigError::new(
-                "outbox.poll_interval_ms",
-                "0",
-                "outbox.poll_interval_ms, outbox.batch_size and outbox.concurrency must be at least 1",
+                "outbox.backoff_max_secs",
+                &self.outbox.backoff_max_secs.to_string(),
+                &format!("use at least outbox.backoff_initial_secs ({})", self.outbox.backoff_initial_secs),
             ));
         }
         if self.outbox.provider == ProviderKind::Kannel {

@@ -41,10 +41,16 @@ pub enum SlotError {
         "capacity {capacity} is below the {booked} places already booked in slot {slot}: cancel or move bookings first"
     )]
     CapacityBelowBooked { slot: i32, capacity: i32, booked: i32 },
+    #[error("slot count {0} is invalid: use a whole number of at least 1")]
+    InvalidCount(i32),
+    #[error("the first date {first} is in the past (today is {today}): use today or a later date")]
+    FirstDateInPast { first: NaiveDate, today: NaiveDate },
     #[error("a recurring series needs an end: give an end date or a number of slots")]
     MissingEnd,
     #[error("the end date {end} is before the first date {first}")]
     EndBeforeStart { first: NaiveDate, end: NaiveDate },
+    #[error("slot {slot} would start at {starts} with bookings in it, less than the booking lead time from now: choose a later time")]
+    TooSoon { slot: i32, starts: String },
     #[error("slot {0} not found")]
     SlotNotFound(i32),
     #[error("slot {0} is cancelled already")]
@@ -70,6 +76,13 @@ pub fn create_series(
 ) -> Result<(SlotSeries, usize), SlotError> {
     if request.capacity < 1 {
         return Err(SlotError::InvalidCapacity(request.capacity));
+    }
+    if let Some(count) = request.occurrences.filter(|count| *count < 1) {
+        return Err(SlotError::InvalidCount(count));
+    }
+    let today = context.zone.from_utc_datetime(&now).date_naive();
+    if request.first_date < today {
+        return Err(SlotError::FirstDateInPast { first: request.first_date, today });
     }
     if request.recurrence != Recurrence::Never && request.end_date.is_none() && request.occurrences.is_none() {
         return Err(SlotError::MissingEnd);
@@ -211,6 +224,9 @@ pub fn edit(
     }
     write_transaction(connection, |connection| {
         let slot = find_slot(connection, slot_id)?;
+        if slot.cancelled {
+            return Err(SlotError::AlreadyCancelled(slot_id.0));
+        }
         let targets = if rest { Slot::rest_of_series(connection, &slot)? } else { vec![slot.clone()] };
         if rest {
             let series = SlotSeries::find(connection, slot.series_id)?;
@@ -236,6 +252,11 @@ pub fn edit(
                 Some(time) => local_to_utc(context.zone, local.date_naive(), time).unwrap_or(target.starts_at),
                 None => target.starts_at,
             };
+            let earliest = now + chrono::Duration::minutes(i64::from(context.settings.booking.min_lead_minutes));
+            if new_start != target.starts_at && target.booked > 0 && new_start < earliest {
+                let starts = context.zone.from_utc_datetime(&new_start).format("%d-%m-%Y %H:%M").to_string();
+                return Err(SlotError::TooSoon { slot: target.id.0, starts });
+            }
             Slot::update(connection, target.id, new_capacity, new_start)?;
             if new_start != target.starts_at {
                 for task in Task::booked_in_slot(connection, target.id)? {
@@ -243,6 +264,8 @@ pub fn edit(
                     let text =
                         view.appointment.render(&context.catalog, view.patient_language, "patient-appointment-changed");
                     enqueue_sms(connection, &view.task.beneficiary_phone, text, Some(view.task.id), None, now)?;
+                    let text = render_for_agent(context, &view, "agent-rescheduled", &[]);
+                    enqueue_sms(connection, &view.agent.phone, text, Some(view.task.id), None, now)?;
                 }
             }
             changed += 1;

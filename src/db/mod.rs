@@ -5,6 +5,8 @@
 //! supports; SQLite-specific statements (pragmas, immediate transactions)
 //! stay in this file.
 
+pub mod api_tokens;
+pub mod export;
 pub mod flags;
 pub mod followups;
 pub mod ids;
@@ -13,6 +15,8 @@ pub mod organisation;
 pub mod outbound;
 pub mod schema;
 pub mod scoped;
+pub mod scoped_outbox;
+pub mod scoped_slots;
 pub mod slots;
 pub mod staff;
 pub mod tasks;
