@@ -649,7 +649,7 @@ fn join_parts(parts: Vec<MtPart>) -> Vec<MtMessage> {
 }
 
 fn decode_hex(hex: &str) -> Vec<u8> {
-    assert!(hex.len() % 2 == 0, "odd-length hex from read-mt.sh: {hex}");
+    assert!(hex.len().is_multiple_of(2), "odd-length hex from read-mt.sh: {hex}");
     (0..hex.len())
         .step_by(2)
         .map(|index| u8::from_str_radix(&hex[index..index + 2], 16).expect("read-mt.sh printed invalid hex"))

@@ -8,7 +8,7 @@ use actix::prelude::*;
 use tracing::Instrument as _;
 
 use super::outbox::{Outbox, Wake};
-use super::registry::{AgentIdle, AgentRegistry, RouteKey};
+use super::registry::{AgentIdle, AgentRegistry, Dispatch, RouteKey};
 use super::task::{ApplyReply, TaskRegistry};
 use crate::booking::Outcome;
 use crate::db::ids::InboundId;
@@ -16,6 +16,10 @@ use crate::engine::Engine;
 
 /// How often an agent actor checks whether it has been idle long enough.
 const IDLE_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long a message whose processing failed waits before it is tried
+/// again.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Process one stored message.
 #[derive(Message, Debug, Clone, Copy)]
@@ -83,6 +87,7 @@ impl Handler<ProcessMessage> for AgentActor {
         let key = self.key;
         let span = tracing::info_span!("agent_message", route = %key, inbound_id = %message.0);
         let work = async move {
+            let mut failed = false;
             match engine.process(message.0).await {
                 Ok(Some(Outcome::Booked { task_id })) => tracing::debug!(%task_id, "message booked"),
                 Ok(Some(Outcome::AlreadyBooked { task_id })) => tracing::debug!(%task_id, "booking was a repeat"),
@@ -92,31 +97,50 @@ impl Handler<ProcessMessage> for AgentActor {
                     // the reply, so a correction cannot overtake it.
                     match tasks.send(ApplyReply { inbound_id: message.0, task_id }).await {
                         Ok(Ok(outcome)) => tracing::debug!(%task_id, outcome = outcome.as_str(), "reply applied"),
-                        Ok(Err(error)) => tracing::error!(
-                            %error,
-                            %task_id,
-                            "applying reply {} to task {} failed; the registry sweep retries it",
-                            message.0,
-                            task_id
-                        ),
+                        Ok(Err(error)) => {
+                            failed = true;
+                            tracing::error!(
+                                %error,
+                                %task_id,
+                                "applying reply {} to task {} failed; retrying it shortly",
+                                message.0,
+                                task_id
+                            );
+                        }
                         Err(error) => {
                             tracing::error!(%error, %task_id, "task registry unavailable; the registry sweep retries the reply")
                         }
                     }
                 }
                 Ok(None) => tracing::debug!("message was processed before"),
-                Err(error) => tracing::error!(
-                    %error,
-                    inbound_id = %message.0,
-                    "processing message {} failed; it stays stored and is retried by the registry sweep",
-                    message.0
-                ),
+                Err(error) => {
+                    failed = true;
+                    tracing::error!(
+                        %error,
+                        inbound_id = %message.0,
+                        "processing message {} failed; it stays stored and is retried shortly",
+                        message.0
+                    );
+                }
             }
+            failed
         }
         .instrument(span);
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|(), actor, _ctx| {
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |failed, actor, ctx| {
             actor.processed += 1;
             actor.last_active = Instant::now();
+            if failed {
+                // Dispatched again through the registry, which keeps its count
+                // of messages in flight right; the sweep remains the backstop.
+                let agent_id = match actor.key {
+                    RouteKey::Agent(id) => Some(id),
+                    RouteKey::Unregistered => None,
+                };
+                let registry = actor.registry.clone();
+                ctx.run_later(RETRY_DELAY, move |_actor, _ctx| {
+                    registry.do_send(Dispatch { id: message.0, agent_id });
+                });
+            }
             if let Some(outbox) = &actor.outbox {
                 outbox.do_send(Wake);
             }

@@ -56,6 +56,8 @@ impl std::fmt::Debug for Database {
 pub enum Unavailable {
     #[error("no database connection became free within {0:?}")]
     PoolTimeout(Duration),
+    #[error("the database stayed locked by another process: {0}")]
+    Locked(String),
     #[error("the database task was cancelled or panicked: {0}")]
     TaskFailed(String),
 }
@@ -66,7 +68,21 @@ pub enum DbError {
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
     #[error("database query failed: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for DbError {
+    /// Treats SQLite's "database is locked" (another process held the write
+    /// lock past the busy timeout) as temporary, so callers answer 503.
+    fn from(error: diesel::result::Error) -> Self {
+        if let diesel::result::Error::DatabaseError(_, info) = &error {
+            let message = info.message();
+            if message.contains("database is locked") || message.contains("database is busy") {
+                return DbError::Unavailable(Unavailable::Locked(message.to_owned()));
+            }
+        }
+        DbError::Query(error)
+    }
 }
 
 /// Sets the pragmas that make SQLite durable and safe for several
@@ -168,14 +184,22 @@ impl Database {
     }
 }
 
+/// Serialises this process's write transactions. SQLite has one write
+/// lock, and its busy handler retries by sleeping rather than queueing, so
+/// under load a writer could lose the lock until the busy timeout expired.
+/// Waiting here first makes writers take turns; the busy timeout then only
+/// covers writers in other processes (the CLI, a second server).
+static WRITE_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `work` in a write transaction. On SQLite this takes the write lock
-/// at `BEGIN` so that concurrent writers wait for the busy timeout instead
-/// of failing when a read turns into a write.
+/// at `BEGIN` so that concurrent writers wait instead of failing when a
+/// read turns into a write.
 pub fn write_transaction<T, E, F>(connection: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    let _turn = WRITE_TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     connection.immediate_transaction(work)
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::ids::{InboundId, OutboundId, TaskId};
-use super::schema::outbound_messages;
+use super::schema::{outbound_messages, outbound_resends};
 use super::DbConnection;
 
 /// Delivery states as stored.
@@ -201,6 +201,70 @@ impl OutboundMessage {
         outbound_messages::table
             .order(outbound_messages::id.asc())
             .select(OutboundMessage::as_select())
+            .load(connection)
+    }
+}
+
+/// A failed message that a staff user put back in the queue, with what it
+/// had before.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = outbound_resends)]
+pub struct OutboundResend {
+    pub id: i32,
+    pub outbound_message_id: OutboundId,
+    /// Email of the staff user.
+    pub resent_by: String,
+    pub previous_attempts: i32,
+    /// The provider error the message failed with.
+    pub previous_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl OutboundMessage {
+    /// Puts a failed message back in the queue, due at `now`, with its
+    /// attempt count reset to 0, and records who did it and what the
+    /// message had before. Returns false, and changes nothing, when the
+    /// message is not `failed`. Run it inside a write transaction.
+    pub fn requeue_failed(
+        connection: &mut DbConnection,
+        message: &OutboundMessage,
+        resent_by: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let updated = diesel::update(
+            outbound_messages::table.find(message.id).filter(outbound_messages::status.eq(status::FAILED)),
+        )
+        .set((
+            outbound_messages::status.eq(status::QUEUED),
+            outbound_messages::attempts.eq(0),
+            outbound_messages::next_attempt_at.eq(now),
+            outbound_messages::last_error.eq(None::<String>),
+            outbound_messages::updated_at.eq(now),
+        ))
+        .execute(connection)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        diesel::insert_into(outbound_resends::table)
+            .values((
+                outbound_resends::outbound_message_id.eq(message.id),
+                outbound_resends::resent_by.eq(resent_by),
+                outbound_resends::previous_attempts.eq(message.attempts),
+                outbound_resends::previous_error.eq(message.last_error.as_deref()),
+                outbound_resends::created_at.eq(now),
+            ))
+            .execute(connection)?;
+        Ok(true)
+    }
+}
+
+impl OutboundResend {
+    /// Lists the resends of the given messages, oldest first.
+    pub fn of_messages(connection: &mut DbConnection, messages: &[OutboundId]) -> QueryResult<Vec<OutboundResend>> {
+        outbound_resends::table
+            .filter(outbound_resends::outbound_message_id.eq_any(messages))
+            .order(outbound_resends::id.asc())
+            .select(OutboundResend::as_select())
             .load(connection)
     }
 }

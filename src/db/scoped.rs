@@ -25,7 +25,7 @@ use super::schema::{
 };
 use super::slots::Slot;
 use super::staff::Scope;
-use super::tasks::{Task, TaskTransition};
+use super::tasks::{status as task_status, Task, TaskTransition};
 use super::{write_transaction, DbConnection};
 
 /// Flag states as stored.
@@ -44,12 +44,12 @@ pub mod flag_status {
 // NOTE: each id is one bound parameter. SQLite (3.32 and later) allows
 // 32766 per statement and PostgreSQL 65535, far above the facilities and
 // agents of a few corporations, but not unlimited.
-struct Visible {
-    facilities: Vec<FacilityId>,
-    agents: Vec<Option<AgentId>>,
+pub(crate) struct Visible {
+    pub(crate) facilities: Vec<FacilityId>,
+    pub(crate) agents: Vec<Option<AgentId>>,
 }
 
-fn visible(connection: &mut DbConnection, scope: &Scope) -> QueryResult<Option<Visible>> {
+pub(crate) fn visible(connection: &mut DbConnection, scope: &Scope) -> QueryResult<Option<Visible>> {
     let Scope::Corporations(corporations) = scope else {
         return Ok(None);
     };
@@ -128,6 +128,19 @@ pub fn list_tasks(
     limit: i64,
     offset: i64,
 ) -> QueryResult<Page<TaskListRow>> {
+    list_tasks_in(connection, scope, filter, None, limit, offset)
+}
+
+/// Like [`list_tasks`], and limited to the tasks of `category` when one is
+/// given.
+pub fn list_tasks_in(
+    connection: &mut DbConnection,
+    scope: &Scope,
+    filter: &TaskFilter,
+    category: Option<TaskCategory>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Page<TaskListRow>> {
     let visible = visible(connection, scope)?;
     let build = || {
         let mut query = tasks::table
@@ -139,6 +152,15 @@ pub fn list_tasks(
         if let Some(visible) = &visible {
             query = query.filter(tasks::facility_id.eq_any(visible.facilities.clone()));
         }
+        query = match category {
+            None => query,
+            Some(TaskCategory::Flagged) => query
+                .filter(tasks::status.ne(task_status::CANCELLED))
+                .filter(tasks::status.eq(task_status::ESCALATED).or(tasks::id.eq_any(tasks_with_open_flag_query()))),
+            Some(category) => query
+                .filter(tasks::status.eq(category.status()))
+                .filter(diesel::dsl::not(tasks::id.eq_any(tasks_with_open_flag_query()))),
+        };
         if let Some(corporation) = filter.corporation {
             query = query.filter(facilities::corporation_id.eq(corporation));
         }
@@ -197,6 +219,75 @@ pub fn list_tasks(
         .offset(offset)
         .load(connection)?;
     Ok(Page { rows, total })
+}
+
+/// A work queue of the officer API: what a task needs from an officer.
+/// A task is in at most one category, and a cancelled task is in none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskCategory {
+    /// Booked and not followed up yet, without an open flag.
+    New,
+    /// Follow-up sent and waiting for the agent's reply, without an open
+    /// flag.
+    FollowUpDue,
+    /// Completed, without an open flag.
+    Completed,
+    /// Escalated, or in any other status with an open flag.
+    Flagged,
+}
+
+impl TaskCategory {
+    /// Returns the stored task status of a category other than
+    /// [`TaskCategory::Flagged`].
+    fn status(self) -> &'static str {
+        match self {
+            TaskCategory::New => task_status::BOOKED,
+            TaskCategory::FollowUpDue => task_status::FOLLOW_UP_SENT,
+            TaskCategory::Completed => task_status::COMPLETED,
+            TaskCategory::Flagged => task_status::ESCALATED,
+        }
+    }
+
+    /// Returns the category of a task with the stored `status`, or `None`
+    /// for a cancelled task.
+    pub fn of(status: &str, has_open_flag: bool) -> Option<TaskCategory> {
+        if status == task_status::CANCELLED {
+            return None;
+        }
+        if has_open_flag || status == task_status::ESCALATED {
+            return Some(TaskCategory::Flagged);
+        }
+        match status {
+            task_status::BOOKED => Some(TaskCategory::New),
+            task_status::FOLLOW_UP_SENT => Some(TaskCategory::FollowUpDue),
+            task_status::COMPLETED => Some(TaskCategory::Completed),
+            _ => None,
+        }
+    }
+}
+
+/// Selects the ids of the tasks that have an open flag.
+fn tasks_with_open_flag_query(
+) -> flagged_messages::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend, diesel::sql_types::Integer> {
+    flagged_messages::table
+        .filter(flagged_messages::status.eq(flag_status::OPEN))
+        .filter(flagged_messages::task_id.is_not_null())
+        .select(flagged_messages::task_id.assume_not_null())
+        .into_boxed()
+}
+
+/// Returns which of the tasks `ids` are in scope and have an open flag.
+pub fn tasks_with_open_flags(connection: &mut DbConnection, scope: &Scope, ids: &[TaskId]) -> QueryResult<Vec<TaskId>> {
+    let visible = visible(connection, scope)?;
+    let mut query = tasks::table
+        .filter(tasks::id.eq_any(ids))
+        .filter(tasks::id.eq_any(tasks_with_open_flag_query()))
+        .select(tasks::id)
+        .into_boxed();
+    if let Some(visible) = &visible {
+        query = query.filter(tasks::facility_id.eq_any(visible.facilities.clone()));
+    }
+    query.load(connection)
 }
 
 /// A task with everything that happened to it.
@@ -368,6 +459,28 @@ pub fn find_flag(connection: &mut DbConnection, scope: &Scope, id: FlagId) -> Qu
     query.select(FlaggedMessage::as_select()).first(connection).optional()
 }
 
+/// Finds a flag in scope with the agent's name and the flagged message, as
+/// a line of the flag list shows them.
+pub fn find_flag_row(connection: &mut DbConnection, scope: &Scope, id: FlagId) -> QueryResult<Option<FlagListRow>> {
+    let Some(flag) = find_flag(connection, scope, id)? else {
+        return Ok(None);
+    };
+    let agent_name = match flag.agent_id {
+        Some(agent) => agents::table.find(agent).select(agents::name).first::<String>(connection).optional()?,
+        None => None,
+    };
+    let message = match flag.inbound_message_id {
+        Some(inbound) => inbound_messages::table
+            .find(inbound)
+            .select((inbound_messages::sender, inbound_messages::text))
+            .first::<(String, String)>(connection)
+            .optional()?,
+        None => None,
+    };
+    let (sender, text) = message.unzip();
+    Ok(Some(FlagListRow { flag, agent_name, sender, text }))
+}
+
 /// The result of dismissing a flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dismissal {
@@ -502,4 +615,26 @@ pub fn filter_choices(connection: &mut DbConnection, scope: &Scope) -> QueryResu
         case_types: case_types::table.order(case_types::name.asc()).select(CaseType::as_select()).load(connection)?,
         agents: agent_query.select(Agent::as_select()).load(connection)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_categories_follow_status_and_open_flags() {
+        let cases = [
+            (task_status::BOOKED, false, Some(TaskCategory::New)),
+            (task_status::FOLLOW_UP_SENT, false, Some(TaskCategory::FollowUpDue)),
+            (task_status::COMPLETED, false, Some(TaskCategory::Completed)),
+            (task_status::ESCALATED, false, Some(TaskCategory::Flagged)),
+            (task_status::BOOKED, true, Some(TaskCategory::Flagged)),
+            (task_status::COMPLETED, true, Some(TaskCategory::Flagged)),
+            (task_status::CANCELLED, false, None),
+            (task_status::CANCELLED, true, None),
+        ];
+        for (status, has_open_flag, expected) in cases {
+            assert_eq!(TaskCategory::of(status, has_open_flag), expected, "{status}, open flag: {has_open_flag}");
+        }
+    }
 }

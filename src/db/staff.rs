@@ -190,6 +190,53 @@ impl StaffUser {
     }
 }
 
+/// New values of a staff user's editable columns. The email is the
+/// sign-in name and the password has its own page, so neither is here.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = staff_users)]
+pub struct StaffChanges<'a> {
+    pub name: &'a str,
+    pub designation: &'a str,
+    pub role: &'a str,
+    pub active: bool,
+}
+
+impl StaffUser {
+    /// Lists every staff user, active or not, ordered by name and id.
+    pub fn all(connection: &mut DbConnection) -> QueryResult<Vec<StaffUser>> {
+        staff_users::table
+            .order((staff_users::name.asc(), staff_users::id.asc()))
+            .select(StaffUser::as_select())
+            .load(connection)
+    }
+
+    /// Returns how many rows changed (0 when there is no such user).
+    pub fn update(connection: &mut DbConnection, id: StaffId, changes: &StaffChanges<'_>) -> QueryResult<usize> {
+        diesel::update(staff_users::table.find(id)).set(changes).execute(connection)
+    }
+
+    /// Replaces the corporations assigned to a staff user.
+    pub fn set_corporations(
+        connection: &mut DbConnection,
+        staff: StaffId,
+        corporations: &[CorporationId],
+    ) -> QueryResult<()> {
+        diesel::delete(staff_corporations::table.filter(staff_corporations::staff_id.eq(staff))).execute(connection)?;
+        for corporation in corporations {
+            Self::assign_corporation(connection, staff, *corporation)?;
+        }
+        Ok(())
+    }
+
+    /// Lists every (staff user, corporation) assignment.
+    pub fn all_assignments(connection: &mut DbConnection) -> QueryResult<Vec<(StaffId, CorporationId)>> {
+        staff_corporations::table
+            .order((staff_corporations::staff_id.asc(), staff_corporations::corporation_id.asc()))
+            .select((staff_corporations::staff_id, staff_corporations::corporation_id))
+            .load(connection)
+    }
+}
+
 /// The corporations whose data a staff user may see and change. Every query
 /// in [`super::scoped`] takes one, so no page can leave it out.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! HTTP: one module per area, and [`routes`] owns the route table.
 
+pub mod api;
 pub mod dashboard;
 pub mod health;
 pub mod query;
@@ -40,9 +41,68 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route("/tasks/{id}", web::get().to(dashboard::tasks::show))
                 .route("/flags", web::get().to(dashboard::flags::list))
                 .route("/flags/{id}/dismiss", web::post().to(dashboard::flags::dismiss))
+                .route("/flags/{id}/correct", web::get().to(dashboard::correction::form))
+                .route("/flags/{id}/correct", web::post().to(dashboard::correction::book))
+                .route("/tasks.csv", web::get().to(dashboard::export::tasks))
+                .route("/flags.csv", web::get().to(dashboard::export::flags))
+                .route("/outbox", web::get().to(dashboard::outbox::list))
+                .route("/outbox/{id}/resend", web::post().to(dashboard::outbox::resend))
+                .route("/slots", web::get().to(dashboard::slots::list))
+                .route("/slots/new", web::get().to(dashboard::slots::new_series))
+                .route("/slots/series", web::post().to(dashboard::slots::create_series))
+                .route("/slots/{id}", web::get().to(dashboard::slots::show))
+                .route("/slots/{id}/edit", web::post().to(dashboard::slots::edit))
+                .route("/slots/{id}/cancel", web::post().to(dashboard::slots::cancel))
+                .route("/facilities", web::get().to(dashboard::manage::facilities::list))
+                .route("/agents", web::get().to(dashboard::manage::agents::list))
+                .route("/admin", web::get().to(dashboard::manage::index))
+                .route("/admin/", web::get().to(dashboard::manage::index))
+                .route("/admin/corporations", web::get().to(dashboard::manage::corporations::list))
+                .route("/admin/corporations", web::post().to(dashboard::manage::corporations::create))
+                .route("/admin/corporations/new", web::get().to(dashboard::manage::corporations::new_form))
+                .route("/admin/corporations/{id}", web::get().to(dashboard::manage::corporations::edit_form))
+                .route("/admin/corporations/{id}", web::post().to(dashboard::manage::corporations::update))
+                .route("/admin/facilities", web::post().to(dashboard::manage::facilities::create))
+                .route("/admin/facilities/new", web::get().to(dashboard::manage::facilities::new_form))
+                .route("/admin/facilities/{id}", web::get().to(dashboard::manage::facilities::edit_form))
+                .route("/admin/facilities/{id}", web::post().to(dashboard::manage::facilities::update))
+                .route("/admin/case-types", web::get().to(dashboard::manage::case_types::list))
+                .route("/admin/case-types", web::post().to(dashboard::manage::case_types::create))
+                .route("/admin/case-types/new", web::get().to(dashboard::manage::case_types::new_form))
+                .route("/admin/case-types/{id}", web::get().to(dashboard::manage::case_types::edit_form))
+                .route("/admin/case-types/{id}", web::post().to(dashboard::manage::case_types::update))
+                .route("/admin/staff", web::get().to(dashboard::manage::staff::list))
+                .route("/admin/staff", web::post().to(dashboard::manage::staff::create))
+                .route("/admin/staff/new", web::get().to(dashboard::manage::staff::new_form))
+                .route("/admin/staff/{id}", web::get().to(dashboard::manage::staff::edit_form))
+                .route("/admin/staff/{id}", web::post().to(dashboard::manage::staff::update))
+                .route("/admin/agents", web::post().to(dashboard::manage::agents::create))
+                .route("/admin/agents/new", web::get().to(dashboard::manage::agents::new_form))
+                .route("/admin/agents/{id}", web::get().to(dashboard::manage::agents::edit_form))
+                .route("/admin/agents/{id}", web::post().to(dashboard::manage::agents::update))
+                .service(
+                    web::resource("/admin/import")
+                        .app_data(web::PayloadConfig::new(dashboard::import::MAX_UPLOAD_BYTES))
+                        .route(web::get().to(dashboard::import::form))
+                        .route(web::post().to(dashboard::import::submit)),
+                )
                 .route("/password", web::get().to(dashboard::account::form))
                 .route("/password", web::post().to(dashboard::account::change))
                 .default_service(web::to(dashboard::not_found)),
+        )
+        .service(
+            web::scope(api::PREFIX)
+                .wrap(api::response_headers())
+                .app_data(api::json_config())
+                .app_data(api::query_config())
+                .route("/openapi.json", web::get().to(api::openapi::openapi_json))
+                .route("/tokens", web::post().to(api::tokens::issue))
+                .route("/tokens/current", web::delete().to(api::tokens::revoke))
+                .route("/tasks", web::get().to(api::tasks::list))
+                .route("/tasks/{id}", web::get().to(api::tasks::show))
+                .route("/flags", web::get().to(api::flags::list))
+                .route("/flags/{id}/dismiss", web::post().to(api::flags::dismiss))
+                .default_service(web::to(api::not_found)),
         );
 }
 

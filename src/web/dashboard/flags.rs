@@ -1,5 +1,6 @@
 //! `GET /dashboard/flags` (flagged messages with their reasons) and
-//! `POST /dashboard/flags/{id}/dismiss` (close one with a note).
+//! `POST /dashboard/flags/{id}/dismiss` (close one with a note). Open
+//! booking flags also link to "correct and book" in [`super::correction`].
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -26,6 +27,13 @@ pub struct ListQuery {
     notice: Option<String>,
 }
 
+impl ListQuery {
+    /// Returns the `view` parameter as sent.
+    pub(super) fn view(&self) -> Option<&str> {
+        self.view.as_deref()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct FlagRowView {
     id: i32,
@@ -39,6 +47,8 @@ struct FlagRowView {
     sender: String,
     text: String,
     task_id: Option<i32>,
+    /// An open booking flag that "correct and book" can settle.
+    bookable: bool,
     /// The closing of a closed flag: who, when and why.
     resolution: String,
 }
@@ -65,9 +75,11 @@ struct FlagListPage {
     notice: Option<&'static str>,
     max_note_length: usize,
     csrf_token: String,
+    /// The CSV export of this view.
+    export_href: String,
 }
 
-fn parse_view(value: Option<&str>) -> Result<(FlagView, &'static str), DashboardError> {
+pub(super) fn parse_view(value: Option<&str>) -> Result<(FlagView, &'static str), DashboardError> {
     match value.unwrap_or("") {
         "" | "open" => Ok((FlagView::Open, "open")),
         "closed" => Ok((FlagView::Closed, "closed")),
@@ -90,7 +102,9 @@ fn row_view(zone: chrono_tz::Tz, row: FlagListRow) -> FlagRowView {
         ),
         _ => String::new(),
     };
+    let bookable = super::correction::is_bookable(&flag, row.text.as_deref());
     FlagRowView {
+        bookable,
         id: flag.id.0,
         open: flag.status == scoped::flag_status::OPEN,
         created: local_time(zone, flag.created_at),
@@ -126,6 +140,7 @@ pub async fn list(
     let notice = match query.notice.as_deref() {
         Some("dismissed") => Some("The flag was dismissed."),
         Some("already_closed") => Some("That flag was already closed; nothing changed."),
+        Some("not_bookable") => Some("That flag is closed or is not a booking, so it cannot be corrected and booked."),
         _ => None,
     };
 
@@ -159,6 +174,7 @@ pub async fn list(
         notice,
         max_note_length: MAX_NOTE_LENGTH,
         csrf_token: signed_in.csrf_token().to_owned(),
+        export_href: format!("/dashboard/flags.csv?view={view_name}"),
     })
 }
 

@@ -8,11 +8,19 @@
 
 pub mod account;
 pub mod assets;
+pub mod correction;
+pub mod export;
 pub mod flags;
+pub mod form;
 pub mod home;
+pub mod import;
 pub mod login;
+pub mod manage;
+pub mod multipart;
+pub mod outbox;
 pub mod password;
 pub mod session;
+pub mod slots;
 pub mod tasks;
 pub mod view;
 

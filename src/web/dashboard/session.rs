@@ -27,7 +27,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::DashboardError;
 use crate::config::DashboardSettings;
-use crate::db::staff::{Scope, StaffSession, StaffUser};
+use crate::db::staff::{Role, Scope, StaffSession, StaffUser};
 use crate::db::DbError;
 use crate::web::AppState;
 
@@ -93,6 +93,21 @@ impl SignedIn {
     /// Returns the session row's id, which is the token's hash.
     pub fn session_id(&self) -> &str {
         &self.session_id
+    }
+
+    /// Returns whether the user is an admin.
+    pub fn is_admin(&self) -> bool {
+        self.user.role() == Role::Admin
+    }
+
+    /// Lets only admins through. Officers get the not-found page, as for
+    /// rows outside their scope.
+    pub fn require_admin(&self) -> Result<(), DashboardError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(DashboardError::NotFound)
+        }
     }
 
     /// Accepts a form only if it carries this session's CSRF token; logs

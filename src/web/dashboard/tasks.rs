@@ -88,12 +88,14 @@ struct TaskListPage {
     sort_status: SortLink,
     sort_beneficiary: SortLink,
     sort_agent: SortLink,
+    /// The CSV export with the same filters and sort.
+    export_href: String,
 }
 
 /// The list's parameters after parsing.
 #[derive(Debug, Clone)]
-struct ListRequest {
-    filter: TaskFilter,
+pub(super) struct ListRequest {
+    pub(super) filter: TaskFilter,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     page: i64,
@@ -152,7 +154,7 @@ fn day_start(zone: Tz, date: NaiveDate) -> Option<NaiveDateTime> {
 }
 
 impl ListQuery {
-    fn parse(&self, zone: Tz) -> Result<ListRequest, DashboardError> {
+    pub(super) fn parse(&self, zone: Tz) -> Result<ListRequest, DashboardError> {
         let status = match self.status.as_deref().map(str::trim).filter(|status| !status.is_empty()) {
             None => None,
             Some(status) if TASK_STATUSES.iter().any(|(stored, _)| *stored == status) => Some(status.to_owned()),
@@ -203,7 +205,7 @@ impl ListQuery {
 impl ListRequest {
     /// Returns the query-string pairs that reproduce the filters, without
     /// sort, order and page.
-    fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+    pub(super) fn filter_pairs(&self) -> Vec<(&'static str, String)> {
         let filter = &self.filter;
         let mut pairs = Vec::new();
         if let Some(id) = filter.corporation {
@@ -360,6 +362,11 @@ pub async fn list(
         sort_status: request.sort_link(TaskSort::Status),
         sort_beneficiary: request.sort_link(TaskSort::Beneficiary),
         sort_agent: request.sort_link(TaskSort::Agent),
+        export_href: request.href(filter.sort, filter.descending, 1).replacen(
+            "/dashboard/tasks?",
+            "/dashboard/tasks.csv?",
+            1,
+        ),
     };
     render(&view)
 }

@@ -22,7 +22,8 @@ pub struct Layout {
     pub title: String,
     pub user: Option<NavUser>,
     /// The navigation entry of this page (`home`, `tasks`, `flags`,
-    /// `account`), marked as the current page; empty for none.
+    /// `slots`, `outbox`, `agents`, `facilities`, `admin`, `account`),
+    /// marked as the current page; empty for none.
     pub section: &'static str,
     /// URL of the stylesheet, with its version.
     pub stylesheet: &'static str,
