@@ -605,6 +605,12 @@ async fn form_errors_show_beside_fields_and_keep_input() {
             ],
         )
         .await;
+    let taken_code_and_no_name = browser
+        .post(
+            "/dashboard/admin/facilities",
+            &[("csrf_token", &token), ("corporation", &thane), ("name", ""), ("code", "KSN"), ("address", "Road 3")],
+        )
+        .await;
     let bad_agent = browser
         .post(
             "/dashboard/admin/agents",
@@ -650,7 +656,10 @@ async fn form_errors_show_beside_fields_and_keep_input() {
     assert_eq!(taken_code.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_field_error(&taken_code, "code", "Facility code WGL is taken");
     assert_eq!(input_value(&taken_code.body, "name").as_deref(), Some("Wagle Two"));
+    assert_field_error(&taken_code_and_no_name, "code", "Facility code KSN is taken");
+    assert_field_error(&taken_code_and_no_name, "name", "Enter the name");
     assert_eq!(bad_agent.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_field_error(&bad_agent, "id", "Agent id 12 is taken by Asha Patil");
     assert_field_error(&bad_agent, "phone", "'12345' is not a mobile number");
     assert_field_error(&bad_agent, "language", "Choose English, Hindi or Marathi");
     assert_eq!(input_value(&bad_agent.body, "phone").as_deref(), Some("12345"));

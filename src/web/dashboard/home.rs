@@ -26,6 +26,8 @@ struct HomePage {
     coverage: String,
     today: String,
     failed_days: u64,
+    /// First local date of the failed SMS count, for the outbox link.
+    failed_from: String,
 }
 
 pub async fn show(state: web::Data<AppState>, signed_in: SignedIn) -> Result<HttpResponse, DashboardError> {
@@ -60,6 +62,7 @@ pub async fn show(state: web::Data<AppState>, signed_in: SignedIn) -> Result<Htt
         coverage,
         today: today.format("%d-%m-%Y").to_string(),
         failed_days: FAILED_SMS_DAYS,
+        failed_from: zone.from_utc_datetime(&failed_since).format("%Y-%m-%d").to_string(),
     })
 }
 

@@ -392,6 +392,7 @@ async fn submit(
     }
     let mut errors = Errors::default();
     let Some(checked) = values.check(&mut errors) else {
+        add_taken(&state, &values, editing, &mut errors).await?;
         return form_page(&state, &signed_in, editing, &values, &errors).await;
     };
 
@@ -415,6 +416,41 @@ async fn submit(
         }
         Some(Err(errors)) => form_page(&state, &signed_in, editing, &values, &errors).await,
     }
+}
+
+/// Adds the problems of an id or phone that another agent has, so a form
+/// rejected for other fields shows them too. [`save`] checks them again
+/// in its transaction.
+async fn add_taken(
+    state: &AppState,
+    values: &Values,
+    editing: Option<AgentId>,
+    errors: &mut Errors,
+) -> Result<(), DashboardError> {
+    let id = values.id.parse::<i32>().ok().map(AgentId);
+    let phone = parse_phone(&values.phone).ok();
+    let (by_id, by_phone) = state
+        .engine
+        .database
+        .run(move |connection| {
+            let by_id = match id {
+                Some(id) => Agent::find(connection, id)?,
+                None => None,
+            };
+            let by_phone = match &phone {
+                Some(phone) => Agent::find_by_phone(connection, phone.as_str())?.map(|agent| (agent, phone.clone())),
+                None => None,
+            };
+            Ok::<_, DbError>((by_id, by_phone))
+        })
+        .await?;
+    if let (Some(other), None) = (by_id, editing) {
+        errors.add("id", format!("Agent id {} is taken by {}; choose another id.", other.id, other.name));
+    }
+    if let Some((other, phone)) = by_phone.filter(|(other, _)| Some(other.id) != editing) {
+        errors.add("phone", format!("Phone {phone} is registered to agent {} ({}).", other.id, other.name));
+    }
+    Ok(())
 }
 
 /// `POST /dashboard/admin/agents`

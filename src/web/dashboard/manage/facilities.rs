@@ -292,8 +292,21 @@ async fn submit(
     signed_in.require_admin()?;
     form.check_csrf(&signed_in, &request)?;
     let values = Values::read(&form);
-    let (errors, checked) = values.check();
+    let (mut errors, checked) = values.check();
     let Some(checked) = checked else {
+        // A taken code is shown with the other problems; `save` checks it
+        // again in its transaction.
+        if let Ok(code) = parse_code(&values.code, MAX_CODE_LENGTH) {
+            let lookup = code.clone();
+            let other = state
+                .engine
+                .database
+                .run(move |connection| Facility::find_by_code(connection, &lookup).map_err(DbError::from))
+                .await?;
+            if other.is_some_and(|other| Some(other.id) != id) {
+                errors.add("code", code_taken_message(&code));
+            }
+        }
         return form_page(&state, &signed_in, id, &values, &errors).await;
     };
 
