@@ -263,6 +263,18 @@ async fn missing_to_uses_vmn() {
 }
 
 #[tokio::test]
+async fn empty_to_uses_vmn() {
+    let (app, _, _) = start().await;
+
+    let response = app.send_params(&[("token", TOKEN), ("from", AGENT_PHONE), ("to", ""), ("text", BOOKING)]).await;
+    app.wait_idle().await;
+
+    assert_stored_ok("empty to", &response);
+    let inbound = last_inbound(&app).await;
+    assert_eq!(inbound.recipient, app.config.settings.sms.vmn, "an empty 'to' defaults to sms.vmn");
+}
+
+#[tokio::test]
 async fn token_missing_rejected() {
     let (app, _, _) = start().await;
 

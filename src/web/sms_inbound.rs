@@ -24,6 +24,16 @@ fn secrets_match(given: &str, expected: &str) -> bool {
     given.iter().zip(expected).fold(0_u8, |difference, (a, b)| difference | (a ^ b)) == 0
 }
 
+/// The number the message was sent to; a missing or empty parameter means
+/// the configured VMN.
+fn receiving_number(params: &Params, sms: &crate::config::SmsSettings) -> String {
+    params
+        .get(&sms.to_param)
+        .map(|value| value.text.trim().to_owned())
+        .filter(|to| !to.is_empty())
+        .unwrap_or_else(|| sms.vmn.clone())
+}
+
 pub async fn receive(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let sms = &state.engine.settings.sms;
     let params = Params::parse(request.query_string());
@@ -45,8 +55,7 @@ pub async fn receive(request: HttpRequest, state: web::Data<AppState>) -> HttpRe
         let text = params.get(&sms.text_param).map(|value| value.text.clone()).unwrap_or_default();
         let provider_message_id =
             params.get(&sms.id_param).map(|value| value.text.trim().to_owned()).filter(|id| !id.is_empty());
-        let recipient =
-            params.get(&sms.to_param).map(|value| value.text.trim().to_owned()).unwrap_or_else(|| sms.vmn.clone());
+        let recipient = receiving_number(&params, sms);
         let detail = format!("the provider sent no '{}' parameter, so the sender is unknown", sms.from_param);
         let arrival = Arrival { channel: "sms", provider_message_id, sender: String::new(), recipient, text };
         match state.engine.store_rejected(arrival, detail).await {
@@ -64,8 +73,7 @@ pub async fn receive(request: HttpRequest, state: web::Data<AppState>) -> HttpRe
     // it is normalised.
     let sender = PhoneNumber::parse_e164(from.text.trim()).map_or_else(|_| from.text.trim().to_owned(), String::from);
     let text = params.get(&sms.text_param).map(|value| value.text.clone()).unwrap_or_default();
-    let recipient =
-        params.get(&sms.to_param).map(|value| value.text.trim().to_owned()).unwrap_or_else(|| sms.vmn.clone());
+    let recipient = receiving_number(&params, sms);
     let provider_message_id =
         params.get(&sms.id_param).map(|value| value.text.trim().to_owned()).filter(|id| !id.is_empty());
 
