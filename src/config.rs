@@ -180,7 +180,7 @@ pub struct SchedulerSettings {
     pub reminder_time: String,
     /// A follow-up with no reply after this many days escalates the task.
     pub reply_days: u32,
-    /// The most reschedules (RS replies) a task may have; one more
+    /// The maximum number of reschedules (RS replies) of a task; one more
     /// escalates it instead.
     pub max_reschedules: u32,
     /// Slots of recurring series are created this many days ahead.
@@ -207,12 +207,12 @@ impl Default for SchedulerSettings {
 }
 
 impl SchedulerSettings {
-    /// The follow-up time; validated at start-up.
+    /// Returns the follow-up time, which start-up has validated.
     pub fn follow_up_at(&self) -> NaiveTime {
         parse_local_time(&self.follow_up_time).unwrap_or(NaiveTime::MIN)
     }
 
-    /// The reminder time; validated at start-up.
+    /// Returns the reminder time, which start-up has validated.
     pub fn reminder_at(&self) -> NaiveTime {
         parse_local_time(&self.reminder_time).unwrap_or(NaiveTime::MIN)
     }
@@ -241,7 +241,7 @@ pub struct OutboxSettings {
     pub max_attempts: u32,
     /// Delay before the first retry, in seconds; it doubles per attempt.
     pub backoff_initial_secs: u64,
-    /// Longest delay between two attempts, in seconds.
+    /// Maximum delay between two attempts, in seconds.
     pub backoff_max_secs: u64,
     /// How often the outbox looks for due messages, in milliseconds.
     pub poll_interval_ms: u64,
@@ -547,7 +547,7 @@ impl Settings {
         Ok(())
     }
 
-    /// The VMN as a phone number when it is one; short codes are not.
+    /// Returns the VMN as a phone number, or `None` for a short code.
     pub fn vmn_phone(&self) -> Option<PhoneNumber> {
         PhoneNumber::parse_e164(&self.sms.vmn).ok()
     }

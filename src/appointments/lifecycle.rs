@@ -27,7 +27,7 @@ pub enum TaskStatus {
 pub enum TaskEvent {
     /// The scheduler sent the follow-up SMS.
     FollowUpSent,
-    /// The beneficiary went (`SC`, or an officer says so).
+    /// The beneficiary went (`SC`, or an officer records it).
     Completed,
     /// The task got a new slot (`RS`, or an officer rebooks it).
     Rescheduled,

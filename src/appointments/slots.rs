@@ -209,7 +209,7 @@ fn move_task_away(
 
 /// Changes the capacity and/or local start time of one slot, or with
 /// `rest` of this and every later slot of its series. Patients of moved
-/// slots are told the new time.
+/// slots are sent the new time.
 pub fn edit(
     connection: &mut DbConnection,
     context: &BookingContext,

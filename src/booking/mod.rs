@@ -281,7 +281,7 @@ fn book(
     Ok(Handled::Booked(task.id))
 }
 
-/// Answers a repeated booking with the appointment that exists already.
+/// Replies to a repeated booking with the appointment that exists already.
 fn already_booked(
     connection: &mut DbConnection,
     context: &BookingContext,
@@ -414,7 +414,7 @@ fn format_local(zone: Tz, instant: NaiveDateTime) -> String {
     zone.from_utc_datetime(&instant).format("%d-%m-%Y %H:%M").to_string()
 }
 
-/// Stores the flag and queues the reply that tells the agent what to fix.
+/// Stores the flag and queues the reply that explains to the agent what to fix.
 /// Senders that are neither an agent nor a phone number get no reply.
 pub(crate) fn record_rejection(
     connection: &mut DbConnection,

@@ -81,7 +81,7 @@ fn echo(value: &str) -> String {
 }
 
 impl Rejection {
-    /// The stable reason code stored with the flag.
+    /// Returns the stable reason code stored with the flag.
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::UnknownAgent { .. } | Rejection::UnknownSender { .. } => "unknown_agent",
@@ -98,7 +98,7 @@ impl Rejection {
         }
     }
 
-    /// The reply that tells the agent what to fix.
+    /// Returns the reply that explains to the agent what to fix.
     pub fn reply(&self, is_follow_up: bool) -> ReplyTemplate {
         match self {
             Rejection::UnknownAgent { agent_id } => {

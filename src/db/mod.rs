@@ -51,7 +51,7 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// The database could not be reached in time; the web layer answers 503.
+/// The database could not be reached in time, so the web layer returns 503.
 #[derive(Debug, thiserror::Error)]
 pub enum Unavailable {
     #[error("no database connection became free within {0:?}")]
@@ -73,7 +73,7 @@ pub enum DbError {
 
 impl From<diesel::result::Error> for DbError {
     /// Treats SQLite's "database is locked" (another process held the write
-    /// lock past the busy timeout) as temporary, so callers answer 503.
+    /// lock past the busy timeout) as temporary, so callers return 503.
     fn from(error: diesel::result::Error) -> Self {
         if let diesel::result::Error::DatabaseError(_, info) = &error {
             let message = info.message();

@@ -11,7 +11,7 @@ use super::DbConnection;
 pub mod status {
     /// Waiting for `next_attempt_at`.
     pub const QUEUED: &str = "queued";
-    /// Handed to the provider; the answer is not recorded yet.
+    /// Handed to the provider, whose result is not recorded yet.
     pub const SENDING: &str = "sending";
     /// Accepted by the provider.
     pub const SENT: &str = "sent";

@@ -8,7 +8,7 @@ use super::ids::{CaseTypeId, FacilityId, SlotId, SlotSeriesId};
 use super::schema::{slot_series, slots};
 use super::DbConnection;
 
-/// How a slot series repeats.
+/// The repetition rule of a slot series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recurrence {
     Never,

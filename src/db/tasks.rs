@@ -16,7 +16,7 @@ pub mod status {
     pub const CANCELLED: &str = "cancelled";
 }
 
-/// Who caused a task transition.
+/// The actors that cause task transitions.
 pub mod actor {
     pub const AGENT_SMS: &str = "agent_sms";
     pub const SCHEDULER: &str = "scheduler";

@@ -70,7 +70,7 @@ pub fn resolve(
     Ok(Ok(ResolvedReply { follow_up, task }))
 }
 
-/// What a reply did, for the inbound message's stored outcome.
+/// The effect of a reply, stored as the inbound message's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyOutcome {
     Completed,

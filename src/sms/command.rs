@@ -11,7 +11,7 @@ use super::phone::{ascii_digits, PhoneError, PhoneNumber};
 #[grammar = "../grammar/sms.pest"]
 struct SmsGrammar;
 
-/// The longest text parsed as a command. Real bookings are far shorter than
+/// The maximum length, in characters, of a text parsed as a command. Real bookings are far shorter than
 /// one concatenated SMS; anything longer is rejected before parsing.
 pub const MAX_COMMAND_CHARS: usize = 480;
 
@@ -85,7 +85,7 @@ impl Field {
     }
 }
 
-/// Why an SMS is not a valid command, with the field that is wrong.
+/// The reasons an SMS is not a valid command, with the field that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     #[error("the message is empty")]

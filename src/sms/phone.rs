@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
 
-/// Why a text is not a usable phone number.
+/// The reasons a text is not a usable phone number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
     #[error("'{0}' contains characters other than digits, spaces, hyphens and a leading +")]
@@ -103,23 +103,23 @@ impl PhoneNumber {
         Ok(Self(format!("+{digits}")))
     }
 
-    /// The E.164 text, such as `+919876543210`.
+    /// Returns the E.164 text, such as `+919876543210`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The number without the leading `+`, as most SMS gateways expect it.
+    /// Returns the number without the leading `+`, as most SMS gateways expect it.
     pub fn digits(&self) -> &str {
         &self.0[1..]
     }
 
-    /// The last ten digits, as an Indian mobile number is written locally.
+    /// Returns the last ten digits, as an Indian mobile number is written locally.
     pub fn national(&self) -> &str {
         let digits = self.digits();
         &digits[digits.len().saturating_sub(10)..]
     }
 
-    /// A form safe for logs: country code and the last two digits only.
+    /// Returns a form safe for logs: country code and the last two digits only.
     pub fn masked(&self) -> String {
         mask_phone(&self.0)
     }
