@@ -38,6 +38,12 @@ pub struct Settings {
     pub log: LogSettings,
     #[serde(default)]
     pub dashboard: DashboardSettings,
+    #[serde(default)]
+    pub whatsapp: WhatsAppSettings,
+    #[serde(default)]
+    pub portal: PortalSettings,
+    #[serde(default)]
+    pub chat: ChatSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -314,6 +320,89 @@ impl Default for LogSettings {
     }
 }
 
+/// The WhatsApp Cloud API channel: webhook secrets and the Graph API used
+/// to send. The channel is off until `enabled` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhatsAppSettings {
+    /// Whether the webhook accepts messages and the outbox sends on WhatsApp.
+    pub enabled: bool,
+    /// The token typed into Meta's webhook settings; the verification
+    /// handshake must present it.
+    pub verify_token: SecretString,
+    /// The app secret that keys the `X-Hub-Signature-256` HMAC.
+    pub app_secret: SecretString,
+    /// The Graph API base URL, including the version. Tests point it at a
+    /// local stand-in.
+    pub graph_base_url: String,
+    /// The business phone number id that messages are sent from.
+    pub phone_number_id: String,
+    /// The access token sent as `Authorization: Bearer`.
+    pub access_token: SecretString,
+}
+
+impl Default for WhatsAppSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            verify_token: SecretString::from(String::new()),
+            app_secret: SecretString::from(String::new()),
+            graph_base_url: "https://graph.facebook.com/v21.0".into(),
+            phone_number_id: String::new(),
+            access_token: SecretString::from(String::new()),
+        }
+    }
+}
+
+/// The client portal that WhatsApp clients sign in to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSettings {
+    /// The address clients open, without a trailing slash; WhatsApp
+    /// replies link to `{public_url}/portal/login`.
+    pub public_url: String,
+    /// How long a one-time password sent on WhatsApp stays valid, in hours.
+    pub password_valid_hours: u32,
+    /// A client session ends this many days after sign-in.
+    pub session_lifetime_days: u32,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self { public_url: "http://127.0.0.1:8080".into(), password_valid_hours: 24, session_lifetime_days: 30 }
+    }
+}
+
+/// Chat between clients and helpers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatSettings {
+    /// Directory that uploaded files are stored in, created if missing.
+    pub files_dir: String,
+    /// Largest accepted upload, in bytes.
+    pub max_file_bytes: usize,
+    /// Content types accepted for upload, as sniffed from the bytes.
+    pub allowed_types: Vec<String>,
+    /// Requests one helper may hold open at once; taking more is refused.
+    pub max_open_per_helper: u32,
+    /// Messages sent per history page when a chat is opened or scrolled.
+    pub history_page: u32,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            files_dir: "sandesh-files".into(),
+            max_file_bytes: 5 * 1024 * 1024,
+            allowed_types: ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
+                .map(String::from)
+                .to_vec(),
+            max_open_per_helper: 5,
+            history_page: 50,
+        }
+    }
+}
+
 /// Sessions, sign-in limits and passwords of the staff dashboard.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -526,6 +615,63 @@ impl Settings {
             }
         }
         self.dashboard.validate()?;
+        self.validate_clients()?;
+        Ok(())
+    }
+
+    /// Checks the WhatsApp, portal and chat sections.
+    fn validate_clients(&self) -> Result<(), ConfigError> {
+        let whatsapp = &self.whatsapp;
+        if whatsapp.enabled {
+            for (key, value) in [
+                ("whatsapp.verify_token", &whatsapp.verify_token),
+                ("whatsapp.app_secret", &whatsapp.app_secret),
+                ("whatsapp.access_token", &whatsapp.access_token),
+            ] {
+                if value.expose_secret().trim().is_empty() {
+                    return Err(ConfigError::new(key, "", "set it from the Meta app's WhatsApp settings"));
+                }
+            }
+            if whatsapp.phone_number_id.trim().is_empty() {
+                return Err(ConfigError::new(
+                    "whatsapp.phone_number_id",
+                    "",
+                    "set the business phone number id from the Meta app's WhatsApp settings",
+                ));
+            }
+            if !(whatsapp.graph_base_url.starts_with("http://") || whatsapp.graph_base_url.starts_with("https://")) {
+                return Err(ConfigError::new(
+                    "whatsapp.graph_base_url",
+                    &whatsapp.graph_base_url,
+                    "use an http:// or https:// URL such as https://graph.facebook.com/v21.0",
+                ));
+            }
+        }
+        let url = &self.portal.public_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+            return Err(ConfigError::new(
+                "portal.public_url",
+                url,
+                "use the address clients open, such as https://help.example.org, without a trailing slash",
+            ));
+        }
+        for (key, value) in [
+            ("portal.password_valid_hours", u64::from(self.portal.password_valid_hours)),
+            ("portal.session_lifetime_days", u64::from(self.portal.session_lifetime_days)),
+            ("chat.max_file_bytes", self.chat.max_file_bytes as u64),
+            ("chat.max_open_per_helper", u64::from(self.chat.max_open_per_helper)),
+            ("chat.history_page", u64::from(self.chat.history_page)),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(key, "0", "use at least 1"));
+            }
+        }
+        if self.chat.files_dir.trim().is_empty() {
+            return Err(ConfigError::new("chat.files_dir", "", "set a directory such as sandesh-files"));
+        }
+        if let Some(bad) = self.chat.allowed_types.iter().find(|kind| !kind.contains('/')) {
+            return Err(ConfigError::new("chat.allowed_types", bad, "use content types such as image/png"));
+        }
         Ok(())
     }
 

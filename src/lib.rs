@@ -7,6 +7,7 @@ pub mod admin;
 pub mod appointments;
 pub mod booking;
 pub mod channels;
+pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -33,3 +33,10 @@ id_type!(TaskId);
 id_type!(InboundId);
 id_type!(OutboundId);
 id_type!(FlagId);
+id_type!(
+    /// A WhatsApp user who has written to the NGO.
+    ClientId
+);
+id_type!(ClientRequestId);
+id_type!(ChatMessageId);
+id_type!(ChatFileId);

@@ -6,6 +6,8 @@
 //! stay in this file.
 
 pub mod api_tokens;
+pub mod client_requests;
+pub mod clients;
 pub mod export;
 pub mod flags;
 pub mod followups;

@@ -49,6 +49,83 @@ diesel::table! {
 }
 
 diesel::table! {
+    chat_files (id) {
+        id -> Integer,
+        request_id -> Integer,
+        stored_name -> Text,
+        original_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_by_client -> Nullable<Integer>,
+        uploaded_by_staff -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chat_messages (id) {
+        id -> Integer,
+        request_id -> Integer,
+        client_message_id -> Text,
+        sender -> Text,
+        staff_id -> Nullable<Integer>,
+        kind -> Text,
+        body -> Text,
+        file_id -> Nullable<Integer>,
+        sent_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    client_requests (id) {
+        id -> Integer,
+        client_id -> Integer,
+        corporation_id -> Integer,
+        origin -> Text,
+        category -> Text,
+        contact_name -> Text,
+        contact_phone -> Text,
+        description -> Text,
+        status -> Text,
+        helper_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        assigned_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    client_sessions (id) {
+        id -> Text,
+        client_id -> Integer,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Integer,
+        whatsapp_id -> Text,
+        phone -> Nullable<Text>,
+        display_name -> Text,
+        language -> Text,
+        login -> Text,
+        password_hash -> Text,
+        password_expires_at -> Timestamp,
+        password_used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        last_message_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     corporations (id) {
         id -> Integer,
         name -> Text,
@@ -113,6 +190,10 @@ diesel::table! {
         agent_id -> Nullable<Integer>,
         duplicate_of -> Nullable<Integer>,
         processed_at -> Nullable<Timestamp>,
+        media_kind -> Nullable<Text>,
+        media_id -> Nullable<Text>,
+        media_mime_type -> Nullable<Text>,
+        media_filename -> Nullable<Text>,
     }
 }
 
@@ -142,6 +223,8 @@ diesel::table! {
         inbound_message_id -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -276,6 +359,14 @@ diesel::joinable!(outbound_resends -> outbound_messages (outbound_message_id));
 diesel::joinable!(reminders -> outbound_messages (outbound_message_id));
 diesel::joinable!(reminders -> slots (slot_id));
 diesel::joinable!(reminders -> tasks (task_id));
+diesel::joinable!(chat_files -> client_requests (request_id));
+diesel::joinable!(chat_messages -> chat_files (file_id));
+diesel::joinable!(chat_messages -> client_requests (request_id));
+diesel::joinable!(chat_messages -> staff_users (staff_id));
+diesel::joinable!(client_requests -> clients (client_id));
+diesel::joinable!(client_requests -> corporations (corporation_id));
+diesel::joinable!(client_requests -> staff_users (helper_id));
+diesel::joinable!(client_sessions -> clients (client_id));
 diesel::joinable!(slot_series -> case_types (case_type_id));
 diesel::joinable!(slot_series -> facilities (facility_id));
 diesel::joinable!(slots -> case_types (case_type_id));
@@ -299,6 +390,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     beneficiaries,
     case_types,
+    chat_files,
+    chat_messages,
+    client_requests,
+    client_sessions,
+    clients,
     corporations,
     facilities,
     flagged_messages,

@@ -30,11 +30,25 @@ impl Language {
         }
     }
 
-    fn source(self) -> &'static str {
+    /// The catalogue files of this language: SMS texts, WhatsApp replies
+    /// and the client portal's pages. Message ids are unique across them.
+    fn sources(self) -> [&'static str; 3] {
         match self {
-            Language::En => include_str!("../../locales/en/sms.ftl"),
-            Language::Hi => include_str!("../../locales/hi/sms.ftl"),
-            Language::Mr => include_str!("../../locales/mr/sms.ftl"),
+            Language::En => [
+                include_str!("../../locales/en/sms.ftl"),
+                include_str!("../../locales/en/whatsapp.ftl"),
+                include_str!("../../locales/en/portal.ftl"),
+            ],
+            Language::Hi => [
+                include_str!("../../locales/hi/sms.ftl"),
+                include_str!("../../locales/hi/whatsapp.ftl"),
+                include_str!("../../locales/hi/portal.ftl"),
+            ],
+            Language::Mr => [
+                include_str!("../../locales/mr/sms.ftl"),
+                include_str!("../../locales/mr/whatsapp.ftl"),
+                include_str!("../../locales/mr/portal.ftl"),
+            ],
         }
     }
 }
@@ -94,8 +108,6 @@ impl Catalog {
     pub fn load() -> Result<Self, CatalogError> {
         let mut bundles = Vec::new();
         for language in Language::ALL {
-            let resource = FluentResource::try_new(language.source().to_owned())
-                .map_err(|(_, errors)| CatalogError::Syntax { language, details: format!("{errors:?}") })?;
             let identifier: LanguageIdentifier = language
                 .code()
                 .parse()
@@ -104,9 +116,13 @@ impl Catalog {
             // Unicode isolation marks around arguments would reach phones as
             // stray characters and make GSM text need UCS-2.
             bundle.set_use_isolating(false);
-            bundle
-                .add_resource(resource)
-                .map_err(|errors| CatalogError::Syntax { language, details: format!("{errors:?}") })?;
+            for source in language.sources() {
+                let resource = FluentResource::try_new(source.to_owned())
+                    .map_err(|(_, errors)| CatalogError::Syntax { language, details: format!("{errors:?}") })?;
+                bundle
+                    .add_resource(resource)
+                    .map_err(|errors| CatalogError::Syntax { language, details: format!("{errors:?}") })?;
+            }
             bundles.push((language, bundle));
         }
         Ok(Self { bundles })
@@ -143,9 +159,10 @@ impl Catalog {
 
     /// Lists the message ids of one language, for consistency checks.
     pub fn message_ids(&self, language: Language) -> Vec<String> {
-        let source = language.source();
-        source
-            .lines()
+        language
+            .sources()
+            .into_iter()
+            .flat_map(str::lines)
             .filter_map(|line| {
                 let (id, _) = line.split_once(" =")?;
                 let first = id.chars().next()?;

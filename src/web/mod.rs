@@ -3,8 +3,10 @@
 pub mod api;
 pub mod dashboard;
 pub mod health;
+pub mod portal;
 pub mod query;
 pub mod sms_inbound;
+pub mod whatsapp;
 
 use std::time::Instant;
 
@@ -29,6 +31,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/health", web::get().to(health::health))
         .route("/sms/inbound", web::get().to(sms_inbound::receive))
         .route("/static/dashboard.css", web::get().to(dashboard::assets::stylesheet))
+        .configure(whatsapp::routes)
+        .configure(portal::routes)
         .service(
             web::scope("/dashboard")
                 .wrap(dashboard::security_headers())
@@ -88,6 +92,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 )
                 .route("/password", web::get().to(dashboard::account::form))
                 .route("/password", web::post().to(dashboard::account::change))
+                .configure(dashboard::requests::routes)
                 .default_service(web::to(dashboard::not_found)),
         )
         .service(
@@ -102,6 +107,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route("/tasks/{id}", web::get().to(api::tasks::show))
                 .route("/flags", web::get().to(api::flags::list))
                 .route("/flags/{id}/dismiss", web::post().to(api::flags::dismiss))
+                .configure(api::requests::routes)
                 .default_service(web::to(api::not_found)),
         );
 }

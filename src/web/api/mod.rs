@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod flags;
 pub mod openapi;
+pub mod requests;
 pub mod tasks;
 pub mod tokens;
 

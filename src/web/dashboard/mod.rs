@@ -19,6 +19,7 @@ pub mod manage;
 pub mod multipart;
 pub mod outbox;
 pub mod password;
+pub mod requests;
 pub mod session;
 pub mod slots;
 pub mod tasks;

@@ -1,0 +1,1 @@
+# WhatsApp replies to clients. Every message id here must exist in every language.

@@ -1,0 +1,1 @@
+# Client portal pages. Every message id here must exist in every language.

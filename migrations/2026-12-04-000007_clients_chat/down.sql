@@ -1,0 +1,13 @@
+DROP INDEX outbound_by_provider_id;
+ALTER TABLE outbound_messages DROP COLUMN delivered_at;
+ALTER TABLE outbound_messages DROP COLUMN read_at;
+DROP INDEX inbound_whatsapp_once;
+ALTER TABLE inbound_messages DROP COLUMN media_filename;
+ALTER TABLE inbound_messages DROP COLUMN media_mime_type;
+ALTER TABLE inbound_messages DROP COLUMN media_id;
+ALTER TABLE inbound_messages DROP COLUMN media_kind;
+DROP TABLE chat_messages;
+DROP TABLE chat_files;
+DROP TABLE client_requests;
+DROP TABLE client_sessions;
+DROP TABLE clients;

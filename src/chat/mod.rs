@@ -1,0 +1,1 @@
+//! Chat between a client and the helper who took their request.
