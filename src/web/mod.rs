@@ -108,6 +108,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route("/flags", web::get().to(api::flags::list))
                 .route("/flags/{id}/dismiss", web::post().to(api::flags::dismiss))
                 .configure(api::requests::routes)
+                .configure(api::chat::routes)
                 .default_service(web::to(api::not_found)),
         );
 }

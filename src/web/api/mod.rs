@@ -10,6 +10,7 @@
 //! `GET /api/v1/openapi.json`.
 
 pub mod auth;
+pub mod chat;
 pub mod error;
 pub mod flags;
 pub mod openapi;
