@@ -339,6 +339,19 @@ pub struct WhatsAppSettings {
     pub phone_number_id: String,
     /// The access token sent as `Authorization: Bearer`.
     pub access_token: SecretString,
+    /// Where replies go: `graph` (the Cloud API) or `log` (written to the
+    /// log, for demos).
+    pub sender: WhatsAppSender,
+}
+
+/// Where WhatsApp replies are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhatsAppSender {
+    /// The Graph API at `whatsapp.graph_base_url`.
+    Graph,
+    /// The log, so a demo shows the replies without a Meta account.
+    Log,
 }
 
 impl Default for WhatsAppSettings {
@@ -350,6 +363,7 @@ impl Default for WhatsAppSettings {
             graph_base_url: "https://graph.facebook.com/v21.0".into(),
             phone_number_id: String::new(),
             access_token: SecretString::from(String::new()),
+            sender: WhatsAppSender::Graph,
         }
     }
 }
@@ -502,6 +516,13 @@ impl DashboardSettings {
 /// example request works on a fresh clone.
 pub const DEMO_INBOUND_TOKEN: &str = "demo-token";
 
+/// The WhatsApp webhook's verify token in the demo.
+pub const DEMO_WHATSAPP_VERIFY_TOKEN: &str = "demo-verify-token";
+
+/// The app secret that signs WhatsApp webhook calls in the demo, so the
+/// README can show a signed request.
+pub const DEMO_WHATSAPP_APP_SECRET: &str = "demo-app-secret";
+
 impl Settings {
     /// Loads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -623,14 +644,21 @@ impl Settings {
     fn validate_clients(&self) -> Result<(), ConfigError> {
         let whatsapp = &self.whatsapp;
         if whatsapp.enabled {
-            for (key, value) in [
-                ("whatsapp.verify_token", &whatsapp.verify_token),
-                ("whatsapp.app_secret", &whatsapp.app_secret),
-                ("whatsapp.access_token", &whatsapp.access_token),
-            ] {
+            for (key, value) in
+                [("whatsapp.verify_token", &whatsapp.verify_token), ("whatsapp.app_secret", &whatsapp.app_secret)]
+            {
                 if value.expose_secret().trim().is_empty() {
                     return Err(ConfigError::new(key, "", "set it from the Meta app's WhatsApp settings"));
                 }
+            }
+        }
+        if whatsapp.enabled && whatsapp.sender == WhatsAppSender::Graph {
+            if whatsapp.access_token.expose_secret().trim().is_empty() {
+                return Err(ConfigError::new(
+                    "whatsapp.access_token",
+                    "",
+                    "set it from the Meta app's WhatsApp settings, or set whatsapp.sender = \"log\" to only log replies",
+                ));
             }
             if whatsapp.phone_number_id.trim().is_empty() {
                 return Err(ConfigError::new(
@@ -676,9 +704,17 @@ impl Settings {
     }
 
     /// Validates settings for `serve`: beyond [`Settings::validate`], the
-    /// webhook needs a secret unless the demo supplies one.
+    /// webhook needs a secret unless the demo supplies one. The demo also
+    /// turns the WhatsApp channel on with known secrets and logged replies,
+    /// unless the configuration set it up.
     pub fn validate_for_serve(&mut self, demo: bool) -> Result<(), ConfigError> {
         self.validate()?;
+        if demo && !self.whatsapp.enabled {
+            self.whatsapp.enabled = true;
+            self.whatsapp.verify_token = SecretString::from(DEMO_WHATSAPP_VERIFY_TOKEN.to_owned());
+            self.whatsapp.app_secret = SecretString::from(DEMO_WHATSAPP_APP_SECRET.to_owned());
+            self.whatsapp.sender = WhatsAppSender::Log;
+        }
         if self.sms.inbound_token.is_none() {
             if demo {
                 self.sms.inbound_token = Some(SecretString::from(DEMO_INBOUND_TOKEN.to_owned()));

@@ -9,6 +9,7 @@ pub mod booking;
 pub mod channels;
 pub mod chat;
 pub mod cli;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -16,9 +16,11 @@ use crate::actors::scheduler::Scheduler;
 use crate::actors::task::TaskRegistry;
 use crate::channels::kannel::KannelProvider;
 use crate::channels::log::LogProvider;
+use crate::channels::whatsapp::WhatsAppProvider;
 use crate::channels::SmsProvider;
+use crate::chat::room::ChatRooms;
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{ProviderKind, Settings};
+use crate::config::{ProviderKind, Settings, WhatsAppSender};
 use crate::db::Database;
 use crate::engine::Engine;
 use crate::sms::Catalog;
@@ -48,6 +50,7 @@ pub struct Core {
     pub tasks: Addr<TaskRegistry>,
     pub scheduler: Addr<Scheduler>,
     pub outbox: Addr<Outbox>,
+    pub chat: Addr<ChatRooms>,
 }
 
 impl Core {
@@ -87,18 +90,35 @@ impl Core {
                     &settings.sms.vmn,
                     std::time::Duration::from_millis(settings.outbox.request_timeout_ms),
                 )?),
-                ProviderKind::Log => Arc::new(LogProvider),
+                ProviderKind::Log => Arc::new(LogProvider::sms()),
             },
         };
-        let outbox = Outbox::new(engine.clone(), provider).start();
+        let mut outbox = Outbox::new(engine.clone(), provider);
+        if settings.whatsapp.enabled {
+            let whatsapp: Arc<dyn SmsProvider> = match settings.whatsapp.sender {
+                WhatsAppSender::Graph => {
+                    let timeout = std::time::Duration::from_millis(settings.outbox.request_timeout_ms);
+                    Arc::new(WhatsAppProvider::new(&settings.whatsapp, timeout)?)
+                }
+                WhatsAppSender::Log => Arc::new(LogProvider::whatsapp()),
+            };
+            outbox = outbox.with_whatsapp(whatsapp);
+        }
+        let outbox = outbox.start();
         let tasks = TaskRegistry::new(engine.clone()).start();
         let registry = AgentRegistry::new(engine.clone(), Some(outbox.clone()), tasks.clone()).start();
         let scheduler = Scheduler::new(engine.clone(), Some(outbox.clone())).start();
+        let chat = ChatRooms::new(engine.clone()).start();
         let recovered = registry.send(DispatchPending).await.context("agent registry stopped")??;
         if recovered > 0 {
             tracing::info!(count = recovered, "dispatched messages stored before the restart");
         }
-        Ok(Self { engine, registry, tasks, scheduler, outbox })
+        if settings.whatsapp.enabled {
+            // The first sweep runs at once and replies to WhatsApp messages
+            // stored but left without a reply before the restart.
+            crate::clients::spawn_sweeper(engine.clone());
+        }
+        Ok(Self { engine, registry, tasks, scheduler, outbox, chat })
     }
 }
 
@@ -119,7 +139,11 @@ impl Application {
             format!("binding {}:{} failed: is another server running there? Change server.port", address.0, address.1)
         })?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { engine: core.engine.clone(), registry: core.registry.clone() });
+        let state = web::Data::new(AppState {
+            engine: core.engine.clone(),
+            registry: core.registry.clone(),
+            chat: core.chat.clone(),
+        });
         let mut server =
             HttpServer::new(move || App::new().app_data(state.clone()).wrap_fn(request_span).configure(routes))
                 .listen(listener)?

@@ -788,13 +788,24 @@ async fn flag_dismissal() {
 }
 
 /// Every route of the API, as OpenAPI writes it.
-const ROUTES: [(&str, &str); 7] = [
+const ROUTES: [(&str, &str); 18] = [
     ("post", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/current"),
     ("get", "/api/v1/tasks"),
     ("get", "/api/v1/tasks/{id}"),
     ("get", "/api/v1/flags"),
     ("post", "/api/v1/flags/{id}/dismiss"),
+    ("get", "/api/v1/requests"),
+    ("get", "/api/v1/requests/{id}"),
+    ("post", "/api/v1/requests/{id}/accept"),
+    ("post", "/api/v1/requests/{id}/release"),
+    ("post", "/api/v1/requests/{id}/close"),
+    ("post", "/api/v1/requests/next"),
+    ("get", "/api/v1/requests/{id}/messages"),
+    ("post", "/api/v1/requests/{id}/messages"),
+    ("post", "/api/v1/requests/{id}/files"),
+    ("get", "/api/v1/files/{id}"),
+    ("get", "/api/v1/requests/{id}/ws"),
     ("get", "/api/v1/openapi.json"),
 ];
 

@@ -22,11 +22,33 @@ use crate::sms::PhoneNumber;
 #[rtype(result = "()")]
 pub struct Wake;
 
+/// The provider of each channel, chosen by the channel of each message.
+#[derive(Debug, Clone)]
+pub struct Providers {
+    pub sms: Arc<dyn SmsProvider>,
+    /// `None` when WhatsApp is disabled; its messages then fail permanently.
+    pub whatsapp: Option<Arc<dyn SmsProvider>>,
+}
+
+impl Providers {
+    fn for_channel(&self, channel: &str) -> Result<&Arc<dyn SmsProvider>, SendError> {
+        match channel {
+            "sms" => Ok(&self.sms),
+            "whatsapp" => self.whatsapp.as_ref().ok_or_else(|| {
+                SendError::Permanent(
+                    "no WhatsApp provider: set whatsapp.enabled = true and the Cloud API settings".to_owned(),
+                )
+            }),
+            other => Err(SendError::Permanent(format!("no provider for channel '{other}'"))),
+        }
+    }
+}
+
 /// The outbox actor.
 #[derive(Debug)]
 pub struct Outbox {
     engine: Engine,
-    provider: Arc<dyn SmsProvider>,
+    providers: Providers,
     /// A round is running; new wake-ups only set `wake_again`.
     busy: bool,
     wake_again: bool,
@@ -34,7 +56,14 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(engine: Engine, provider: Arc<dyn SmsProvider>) -> Self {
-        Self { engine, provider, busy: false, wake_again: false }
+        let providers = Providers { sms: provider, whatsapp: None };
+        Self { engine, providers, busy: false, wake_again: false }
+    }
+
+    /// Sends messages of channel `whatsapp` through `provider`.
+    pub fn with_whatsapp(mut self, provider: Arc<dyn SmsProvider>) -> Self {
+        self.providers.whatsapp = Some(provider);
+        self
     }
 
     fn start_round(&mut self, ctx: &mut Context<Self>) {
@@ -44,7 +73,7 @@ impl Outbox {
         }
         self.busy = true;
         self.wake_again = false;
-        let round = deliver_due(self.engine.clone(), self.provider.clone());
+        let round = deliver_due(self.engine.clone(), self.providers.clone());
         ctx.spawn(round.into_actor(self).map(|result, actor, ctx| {
             actor.busy = false;
             let full_batch = match result {
@@ -65,8 +94,9 @@ impl Actor for Outbox {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let provider = self.provider.name();
-        tracing::info!(provider, "outbox started");
+        let provider = self.providers.sms.name();
+        let whatsapp = self.providers.whatsapp.as_ref().map(|provider| provider.name());
+        tracing::info!(provider, whatsapp, "outbox started");
         let engine = self.engine.clone();
         let recover = async move {
             let now = engine.clock.now_naive();
@@ -111,7 +141,7 @@ enum Delivery {
 
 /// Claims one batch of due messages, sends them with bounded concurrency,
 /// and records the results. Returns how many messages were handled.
-pub async fn deliver_due(engine: Engine, provider: Arc<dyn SmsProvider>) -> Result<usize, DbError> {
+pub async fn deliver_due(engine: Engine, providers: Providers) -> Result<usize, DbError> {
     let settings = engine.settings.outbox.clone();
     let now = engine.clock.now_naive();
     let limit = i64::from(settings.batch_size);
@@ -128,11 +158,14 @@ pub async fn deliver_due(engine: Engine, provider: Arc<dyn SmsProvider>) -> Resu
 
     let results: Vec<(OutboundId, Delivery)> = stream::iter(claimed)
         .map(|message| {
-            let provider = provider.clone();
+            let provider = providers.for_channel(&message.channel).cloned();
             let engine = engine.clone();
             let settings = settings.clone();
             async move {
-                let delivery = send_one(provider.as_ref(), &message).await;
+                let (delivery, provider_name) = match &provider {
+                    Ok(provider) => (send_one(provider.as_ref(), &message).await, provider.name()),
+                    Err(error) => (Err(error.clone()), "none"),
+                };
                 let now = engine.clock.now_naive();
                 let delivery = match delivery {
                     Ok(accepted) => Delivery::Sent { provider_message_id: accepted.provider_message_id },
@@ -147,7 +180,7 @@ pub async fn deliver_due(engine: Engine, provider: Arc<dyn SmsProvider>) -> Resu
                         Delivery::Retry { error, next_attempt_at: now + delay }
                     }
                 };
-                log_delivery(&message, &delivery, provider.name());
+                log_delivery(&message, &delivery, provider_name);
                 (message.id, delivery)
             }
         })
@@ -195,8 +228,9 @@ fn flag_failed_sms(
         Some(task) => crate::db::tasks::Task::find(connection, task)?.map(|task| task.agent_id),
         None => None,
     };
+    let kind = if message.channel == "whatsapp" { "WhatsApp message" } else { "SMS" };
     let detail = format!(
-        "SMS {} ({}) to {} failed after {} attempts: {error}",
+        "{kind} {} ({}) to {} failed after {} attempts: {error}",
         message.id,
         message.template_id,
         crate::sms::phone::mask_phone(&message.recipient),

@@ -4,6 +4,7 @@
 pub mod kannel;
 pub mod log;
 pub mod memory;
+pub mod whatsapp;
 
 use async_trait::async_trait;
 

@@ -32,6 +32,13 @@ pub struct InboundMessage {
     pub agent_id: Option<AgentId>,
     pub duplicate_of: Option<InboundId>,
     pub processed_at: Option<NaiveDateTime>,
+    /// `image`, `document`, `audio`, `video` or `sticker` for WhatsApp media.
+    pub media_kind: Option<String>,
+    /// The Cloud API media id, valid for download for 7 days.
+    pub media_id: Option<String>,
+    pub media_mime_type: Option<String>,
+    /// The file name a WhatsApp document was sent with.
+    pub media_filename: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -48,6 +55,23 @@ pub struct NewInboundMessage<'a> {
     pub agent_id: Option<AgentId>,
     pub duplicate_of: Option<InboundId>,
     pub processed_at: Option<NaiveDateTime>,
+}
+
+/// A WhatsApp message as the webhook stores it, waiting for processing.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = inbound_messages)]
+pub struct NewWhatsAppMessage<'a> {
+    pub channel: &'a str,
+    pub provider_message_id: &'a str,
+    pub sender: &'a str,
+    pub recipient: &'a str,
+    pub text: &'a str,
+    pub received_at: NaiveDateTime,
+    pub status: &'a str,
+    pub media_kind: Option<&'a str>,
+    pub media_id: Option<&'a str>,
+    pub media_mime_type: Option<&'a str>,
+    pub media_filename: Option<&'a str>,
 }
 
 /// A routing entry for a message that waits for processing.
@@ -109,14 +133,48 @@ impl InboundMessage {
             .optional()
     }
 
-    /// Messages still waiting for processing with ids above `after`,
-    /// oldest first.
+    /// Inserts a WhatsApp message unless one with the same message id is
+    /// stored already (the unique index `inbound_whatsapp_once`). Returns
+    /// the new row's id, or `None` for a repeated delivery.
+    pub fn insert_whatsapp_once(
+        connection: &mut DbConnection,
+        new: &NewWhatsAppMessage<'_>,
+    ) -> QueryResult<Option<InboundId>> {
+        diesel::insert_into(inbound_messages::table)
+            .values(new)
+            .on_conflict_do_nothing()
+            .returning(inbound_messages::id)
+            .get_result(connection)
+            .optional()
+    }
+
+    /// WhatsApp messages still waiting for processing with ids above
+    /// `after`, oldest first.
+    pub fn pending_whatsapp_after(
+        connection: &mut DbConnection,
+        after: InboundId,
+        limit: i64,
+    ) -> QueryResult<Vec<InboundId>> {
+        inbound_messages::table
+            .filter(inbound_messages::channel.eq("whatsapp"))
+            .filter(inbound_messages::status.eq(status::RECEIVED))
+            .filter(inbound_messages::id.gt(after))
+            .order(inbound_messages::id.asc())
+            .limit(limit)
+            .select(inbound_messages::id)
+            .load(connection)
+    }
+
+    /// SMS still waiting for processing with ids above `after`, oldest
+    /// first. WhatsApp messages are processed by client onboarding, not by
+    /// the agent actors, so they are left out.
     pub fn pending_after(
         connection: &mut DbConnection,
         after: InboundId,
         limit: i64,
     ) -> QueryResult<Vec<PendingInbound>> {
         inbound_messages::table
+            .filter(inbound_messages::channel.ne("whatsapp"))
             .filter(inbound_messages::status.eq(status::RECEIVED))
             .filter(inbound_messages::id.gt(after))
             .order(inbound_messages::id.asc())

@@ -6,7 +6,9 @@
 //! stay in this file.
 
 pub mod api_tokens;
+pub mod chat;
 pub mod client_requests;
+pub mod client_sessions;
 pub mod clients;
 pub mod export;
 pub mod flags;

@@ -39,6 +39,10 @@ pub struct OutboundMessage {
     pub inbound_message_id: Option<InboundId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When WhatsApp reported that the recipient read the message.
+    pub read_at: Option<NaiveDateTime>,
+    /// When the provider reported delivery to the phone.
+    pub delivered_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -162,6 +166,44 @@ impl OutboundMessage {
         )
         .set((outbound_messages::status.eq(status::DELIVERED), outbound_messages::updated_at.eq(now)))
         .execute(connection)
+    }
+
+    /// Finds a message by the id its provider returned on the channel.
+    pub fn find_by_provider_id(
+        connection: &mut DbConnection,
+        channel: &str,
+        provider_id: &str,
+    ) -> QueryResult<Option<OutboundMessage>> {
+        outbound_messages::table
+            .filter(outbound_messages::channel.eq(channel))
+            .filter(outbound_messages::provider_message_id.eq(provider_id))
+            .order(outbound_messages::id.asc())
+            .select(OutboundMessage::as_select())
+            .first(connection)
+            .optional()
+    }
+
+    /// Records a delivery report: the status becomes `delivered` unless the
+    /// message already failed, and `delivered_at` keeps the first report.
+    pub fn record_delivered(connection: &mut DbConnection, id: OutboundId, at: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(
+            outbound_messages::table.find(id).filter(outbound_messages::status.eq_any([status::SENT, status::SENDING])),
+        )
+        .set(outbound_messages::status.eq(status::DELIVERED))
+        .execute(connection)?;
+        diesel::update(outbound_messages::table.find(id).filter(outbound_messages::delivered_at.is_null()))
+            .set((outbound_messages::delivered_at.eq(at), outbound_messages::updated_at.eq(at)))
+            .execute(connection)
+    }
+
+    /// Records a read report. A read message was delivered too, and read
+    /// reports may arrive before delivery reports, so this also records the
+    /// delivery when none was recorded.
+    pub fn record_read(connection: &mut DbConnection, id: OutboundId, at: NaiveDateTime) -> QueryResult<usize> {
+        Self::record_delivered(connection, id, at)?;
+        diesel::update(outbound_messages::table.find(id).filter(outbound_messages::read_at.is_null()))
+            .set((outbound_messages::read_at.eq(at), outbound_messages::updated_at.eq(at)))
+            .execute(connection)
     }
 
     /// Returns messages left `sending` by a crash to the queue. Such a

@@ -16,6 +16,7 @@ use futures_util::FutureExt as _;
 use tracing::Instrument as _;
 
 use crate::actors::registry::AgentRegistry;
+use crate::chat::room::ChatRooms;
 use crate::engine::Engine;
 
 /// What every handler can reach.
@@ -23,6 +24,8 @@ use crate::engine::Engine;
 pub struct AppState {
     pub engine: Engine,
     pub registry: Addr<AgentRegistry>,
+    /// The chat rooms of client requests.
+    pub chat: Addr<ChatRooms>,
 }
 
 /// Registers every route.
@@ -31,6 +34,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/health", web::get().to(health::health))
         .route("/sms/inbound", web::get().to(sms_inbound::receive))
         .route("/static/dashboard.css", web::get().to(dashboard::assets::stylesheet))
+        .route("/static/chat.js", web::get().to(crate::chat::assets::script))
+        .route("/static/chat.css", web::get().to(crate::chat::assets::stylesheet))
+        .route("/static/portal.css", web::get().to(portal::assets::stylesheet))
         .configure(whatsapp::routes)
         .configure(portal::routes)
         .service(

@@ -91,6 +91,7 @@ impl TestConfig {
         settings.server.port = 0;
         settings.server.workers = 2;
         settings.database.url = directory.path().join("sandesh.db").to_str().expect("UTF-8 temporary path").to_owned();
+        settings.chat.files_dir = directory.path().join("files").to_str().expect("UTF-8 path").to_owned();
         settings.sms.inbound_token = Some(SecretString::from(TOKEN.to_owned()));
         settings.outbox.poll_interval_ms = OUTBOX_POLL_MS;
         Self { settings, clock: Arc::new(SystemClock), provider: MemoryProvider::new(), directory: Arc::new(directory) }

@@ -107,6 +107,7 @@ impl Server {
         settings.server.port = 0;
         settings.server.workers = 2;
         settings.database.url = directory.path().join("sandesh.db").to_str().expect("UTF-8 path").to_owned();
+        settings.chat.files_dir = directory.path().join("files").to_str().expect("UTF-8 path").to_owned();
         settings.sms.inbound_token = Some(SecretString::from(TOKEN.to_owned()));
         settings.outbox.poll_interval_ms = 20;
         adjust(&mut settings);

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::auth::SECURITY_SCHEME;
-use super::{flags, tasks, tokens, ApiError, ErrorBody};
+use super::{chat, flags, requests, tasks, tokens, ApiError, ErrorBody};
 
 /// Adds the bearer-token security scheme that the handlers refer to.
 struct BearerScheme;
@@ -42,6 +42,17 @@ impl Modify for BearerScheme {
         tasks::show,
         flags::list,
         flags::dismiss,
+        requests::list,
+        requests::show,
+        requests::accept,
+        requests::release,
+        requests::close,
+        requests::take_next,
+        chat::list_messages,
+        chat::post_message,
+        chat::upload_file,
+        chat::download_file,
+        chat::websocket,
         openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -50,6 +61,8 @@ impl Modify for BearerScheme {
         (name = "tokens", description = "Issue and revoke bearer tokens"),
         (name = "tasks", description = "Appointment tasks and their history"),
         (name = "flags", description = "Flagged messages"),
+        (name = "requests", description = "Client requests: the queue, taking and closing them"),
+        (name = "chat", description = "Chat with the client of a request: messages, files and the WebSocket"),
         (name = "meta", description = "This document"),
     )
 )]

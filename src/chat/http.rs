@@ -1,0 +1,328 @@
+//! Chat handler helpers for the portal, the dashboard and the officer API.
+//!
+//! Each takes a viewer the caller has already authenticated (and checked
+//! CSRF for). Every request and file lookup goes through
+//! [`ClientRequest::visible`], so a request the viewer may not see is a 404
+//! exactly like a missing one.
+
+use std::path::PathBuf;
+
+use actix_web::http::header::{self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
+
+use super::files::{ascii_fallback, display_name, random_stored_name, sha256_hex, sniff, stored_path, write_stored};
+use super::protocol::{load_views, with_prefix, FileView, MessageView, PostInput};
+use super::room::{ask_room, read_only_reason, AccessChanged, Post};
+use super::session::{self, SessionSetup};
+use super::ChatError;
+use crate::db::chat::{ChatFile, ChatMessage, HistoryPage, NewChatFile};
+use crate::db::client_requests::{ClientRequest, Viewer};
+use crate::db::ids::{ChatFileId, ChatMessageId, ClientRequestId};
+use crate::db::{write_transaction, DbError};
+use crate::web::AppState;
+
+/// Download path prefixes of the three areas.
+pub mod files_prefix {
+    pub const PORTAL: &str = "/portal/files/";
+    pub const DASHBOARD: &str = "/dashboard/files/";
+    pub const API: &str = "/api/v1/files/";
+}
+
+/// Returns the download path prefix of the area that `path` belongs to.
+pub fn files_prefix_for(path: &str) -> &'static str {
+    if path.starts_with("/portal/") {
+        files_prefix::PORTAL
+    } else if path.starts_with("/dashboard/") {
+        files_prefix::DASHBOARD
+    } else {
+        files_prefix::API
+    }
+}
+
+/// Returns the download path prefix for a viewer when no request path is
+/// known: the portal's for clients, the dashboard's for staff.
+fn default_prefix(viewer: &Viewer) -> &'static str {
+    match viewer {
+        Viewer::Client(_) => files_prefix::PORTAL,
+        Viewer::Staff { .. } => files_prefix::DASHBOARD,
+    }
+}
+
+/// Loads the request if `viewer` may see it; otherwise the 404 of a
+/// missing request.
+async fn visible_request(
+    state: &AppState,
+    viewer: &Viewer,
+    request_id: ClientRequestId,
+) -> Result<ClientRequest, ChatError> {
+    let viewer = viewer.clone();
+    let request = state
+        .engine
+        .database
+        .run(move |connection| ClientRequest::visible(connection, &viewer, request_id).map_err(DbError::from))
+        .await?;
+    request.ok_or_else(|| ChatError::request_not_found(request_id))
+}
+
+/// Upgrades `request` to the WebSocket of the chat of `request_id`. With
+/// `after`, the first history frame has every message after that id (at
+/// most [`super::room::MAX_MISSED_MESSAGES`]); without it, the latest page.
+pub async fn connect(
+    state: &AppState,
+    request: &HttpRequest,
+    body: web::Payload,
+    viewer: Viewer,
+    request_id: ClientRequestId,
+    after: Option<ChatMessageId>,
+) -> Result<HttpResponse, ChatError> {
+    visible_request(state, &viewer, request_id).await?;
+    let (response, ws_session, stream) = actix_ws::handle(request, body).map_err(|error| {
+        ChatError::BadRequest(format!("WebSocket handshake failed: {error}; open this address with a WebSocket client"))
+    })?;
+    let setup = SessionSetup {
+        registry: state.chat.clone(),
+        request_id,
+        viewer,
+        after,
+        files_prefix: files_prefix_for(request.path()).to_owned(),
+    };
+    actix_web::rt::spawn(session::run(setup, ws_session, stream));
+    Ok(response)
+}
+
+/// Reads an upload body, stopping as soon as it passes
+/// `chat.max_file_bytes`. Routes that take uploads use this instead of the
+/// `Bytes` extractor, whose limit is fixed when routes are built.
+pub async fn read_upload(state: &AppState, mut payload: web::Payload) -> Result<web::Bytes, ChatError> {
+    let limit = state.engine.settings.chat.max_file_bytes;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| ChatError::BadRequest(format!("reading the upload failed: {error}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ChatError::TooLarge { size: body.len() + chunk.len(), limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Stores an uploaded file for the chat of `request_id` and returns 201
+/// with `{"file": {...}}`. Its `url` is under the portal for clients and
+/// under the dashboard for staff. The sender then posts a message with its
+/// id.
+pub async fn upload(
+    state: &AppState,
+    viewer: Viewer,
+    request_id: ClientRequestId,
+    file_name: &str,
+    body: web::Bytes,
+) -> Result<HttpResponse, ChatError> {
+    let prefix = default_prefix(&viewer);
+    upload_with_prefix(state, viewer, request_id, file_name, body, prefix).await
+}
+
+/// Does the work of [`upload`], with the download path under `prefix`.
+pub async fn upload_with_prefix(
+    state: &AppState,
+    viewer: Viewer,
+    request_id: ClientRequestId,
+    file_name: &str,
+    body: web::Bytes,
+    prefix: &str,
+) -> Result<HttpResponse, ChatError> {
+    let settings = &state.engine.settings.chat;
+    let request = visible_request(state, &viewer, request_id).await?;
+    if !viewer.can_write(&request) {
+        return Err(ChatError::Forbidden(read_only_reason(&request)));
+    }
+    if body.len() > settings.max_file_bytes {
+        return Err(ChatError::TooLarge { size: body.len(), limit: settings.max_file_bytes });
+    }
+    if body.is_empty() {
+        return Err(ChatError::BadRequest("the upload is empty: send the file's bytes as the request body".into()));
+    }
+    let sniffed = sniff(&body);
+    if !settings.allowed_types.iter().any(|allowed| allowed.eq_ignore_ascii_case(sniffed.content_type)) {
+        return Err(ChatError::UnsupportedType {
+            detected: sniffed.content_type.to_owned(),
+            allowed: settings.allowed_types.join(", "),
+        });
+    }
+
+    let original_name = display_name(file_name, sniffed.extension);
+    let stored_name = random_stored_name();
+    let sha256 = sha256_hex(&body);
+    let size_bytes = i64::try_from(body.len()).unwrap_or(i64::MAX);
+    let directory = PathBuf::from(&settings.files_dir);
+    let path = {
+        let write_directory = directory.clone();
+        let stored_name = stored_name.clone();
+        web::block(move || write_stored(&write_directory, &stored_name, &body))
+            .await
+            .map_err(|error| ChatError::Internal(anyhow::anyhow!("file write task failed: {error}")))?
+            .map_err(|error| {
+                ChatError::Internal(anyhow::Error::new(error).context(format!(
+                    "writing an upload to {} failed: check that chat.files_dir exists or can be created and is writable",
+                    directory.display()
+                )))
+            })?
+    };
+
+    let now = state.engine.clock.now_naive();
+    let (uploaded_by_client, uploaded_by_staff) = match &viewer {
+        Viewer::Client(client) => (Some(*client), None),
+        Viewer::Staff { id, .. } => (None, Some(*id)),
+    };
+    let insert_name = stored_name.clone();
+    let inserted = state
+        .engine
+        .database
+        .run(move |connection| {
+            write_transaction(connection, |connection| {
+                let new = NewChatFile {
+                    request_id,
+                    stored_name: &insert_name,
+                    original_name: &original_name,
+                    content_type: sniffed.content_type,
+                    size_bytes,
+                    sha256: &sha256,
+                    uploaded_by_client,
+                    uploaded_by_staff,
+                    created_at: now,
+                };
+                ChatFile::insert(connection, &new).map_err(DbError::from)
+            })
+        })
+        .await;
+    let file = match inserted {
+        Ok(file) => file,
+        Err(error) => {
+            if let Err(remove_error) = std::fs::remove_file(&path) {
+                tracing::warn!(%remove_error, stored_name, "removing an upload whose row was not stored failed");
+            }
+            return Err(error.into());
+        }
+    };
+    tracing::info!(%request_id, file_id = %file.id, content_type = file.content_type, size = file.size_bytes, "stored a chat upload");
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "file": FileView::new(&file, prefix) })))
+}
+
+/// Sends the stored file `file_id` if its request is visible to the viewer.
+/// Images are shown inline, other types are downloaded; the response
+/// carries the sniffed type and `X-Content-Type-Options: nosniff`.
+pub async fn download(state: &AppState, viewer: Viewer, file_id: ChatFileId) -> Result<HttpResponse, ChatError> {
+    let file = state
+        .engine
+        .database
+        .run(move |connection| {
+            let Some(file) = ChatFile::find(connection, file_id)? else {
+                return Ok(None);
+            };
+            let visible = ClientRequest::visible(connection, &viewer, file.request_id)?.is_some();
+            Ok::<_, DbError>(visible.then_some(file))
+        })
+        .await?
+        .ok_or_else(|| ChatError::file_not_found(file_id))?;
+
+    let directory = PathBuf::from(&state.engine.settings.chat.files_dir);
+    let Some(path) = stored_path(&directory, &file.stored_name) else {
+        return Err(ChatError::Internal(anyhow::anyhow!("file {file_id} has an invalid stored name")));
+    };
+    let content = web::block(move || std::fs::read(&path).map_err(|error| (path, error)))
+        .await
+        .map_err(|error| ChatError::Internal(anyhow::anyhow!("file read task failed: {error}")))?
+        .map_err(|(path, error)| {
+            ChatError::Internal(anyhow::Error::new(error).context(format!("reading {} failed", path.display())))
+        })?;
+
+    let disposition_type =
+        if file.content_type.starts_with("image/") { DispositionType::Inline } else { DispositionType::Attachment };
+    let disposition = ContentDisposition {
+        disposition: disposition_type,
+        parameters: vec![
+            DispositionParam::Filename(ascii_fallback(&file.original_name)),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: file.original_name.clone().into_bytes(),
+            }),
+        ],
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type.as_str())
+        .insert_header(disposition)
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(content))
+}
+
+/// Makes the room of `request_id` check every member again after the request
+/// was accepted, reassigned, released or closed: members who lost access are
+/// disconnected, the others get a `status` frame.
+pub async fn access_changed(state: &AppState, request_id: ClientRequestId) {
+    if let Err(error) = state.chat.send(AccessChanged { request_id }).await {
+        tracing::error!(%error, %request_id, "telling the chat room about an access change failed");
+    }
+}
+
+/// The range of messages a REST history request selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryRange {
+    /// The latest `limit` messages.
+    Latest,
+    /// Messages after this id, oldest first.
+    After(ChatMessageId),
+    /// Messages before this id, the newest of them.
+    Before(ChatMessageId),
+}
+
+/// Loads a page of the chat of `request_id` for `viewer`, with download
+/// paths under `prefix`.
+pub async fn history(
+    state: &AppState,
+    viewer: Viewer,
+    request_id: ClientRequestId,
+    range: HistoryRange,
+    limit: i64,
+    prefix: &'static str,
+) -> Result<(Vec<MessageView>, bool), ChatError> {
+    let loaded = state
+        .engine
+        .database
+        .run(move |connection| {
+            let Some(request) = ClientRequest::visible(connection, &viewer, request_id)? else {
+                return Ok(None);
+            };
+            let HistoryPage { messages, has_more } = match range {
+                HistoryRange::Latest => ChatMessage::latest(connection, request_id, limit)?,
+                HistoryRange::After(after) => ChatMessage::page_after(connection, request_id, after, limit)?,
+                HistoryRange::Before(before) => ChatMessage::page_before(connection, request_id, Some(before), limit)?,
+            };
+            let views = load_views(connection, &request, &messages, prefix)?;
+            Ok::<_, DbError>(Some((views, has_more)))
+        })
+        .await?;
+    loaded.ok_or_else(|| ChatError::request_not_found(request_id))
+}
+
+/// Posts a message through the request's room, so WebSocket members get
+/// it. Returns the stored message (download paths under `prefix`) and
+/// whether this call stored it; a repeated `client_message_id` returns the
+/// first message.
+pub async fn post_message(
+    state: &AppState,
+    viewer: Viewer,
+    request_id: ClientRequestId,
+    input: PostInput,
+    prefix: &str,
+) -> Result<(MessageView, bool), ChatError> {
+    let (_room, answer) =
+        ask_room(&state.chat, request_id, || Post { viewer: viewer.clone(), input: input.clone(), member: None })
+            .await?;
+    let (view, created) = answer?;
+    Ok((with_prefix(&view, prefix), created))
+}

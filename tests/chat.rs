@@ -1,0 +1,666 @@
+//! Black-box tests of the chat through the officer API: REST messages,
+//! WebSocket members, resends, reconnects, receipts, uploads and access.
+//! Each test starts the real server on port 0 with the demo NGO, a fresh
+//! SQLite file and a virtual clock. Clients and requests are created in the
+//! database; WebSocket connections go to 127.0.0.1 only.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{TimeZone as _, Utc};
+use diesel::prelude::*;
+use futures_util::{SinkExt as _, StreamExt as _};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use sandesh::channels::memory::MemoryProvider;
+use sandesh::clock::{Clock as _, VirtualClock};
+use sandesh::config::Settings;
+use sandesh::db::chat::{ChatMessage, NewChatMessage};
+use sandesh::db::client_requests::{status, ClientRequest, NewClientRequest};
+use sandesh::db::clients::{Client, NewClient};
+use sandesh::db::ids::{ClientRequestId, CorporationId};
+use sandesh::db::schema::{chat_messages, corporations};
+use sandesh::db::staff::{NewStaffUser, Role, Scope, StaffId, StaffUser};
+use sandesh::db::{DbConnection, DbError};
+use sandesh::startup::{AppOptions, Application, Core};
+use sandesh::web::dashboard::password;
+use sandesh::web::AppState;
+
+const THANE: &str = "Thane Municipal Corporation";
+const PASSWORD: &str = "password for chat tests";
+
+/// Uploads larger than this are rejected in these tests.
+const MAX_FILE_BYTES: usize = 64 * 1024;
+
+/// How long a test waits for one WebSocket frame.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a test waits to be sure that no frame arrives.
+const QUIET_PERIOD: Duration = Duration::from_millis(400);
+
+const PDF: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\0\0\0\x0cIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+/// The first 64 bytes of an x86-64 ELF executable (its header).
+const ELF: &[u8] = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0>\0\x01\0\0\0\x40\x10\x40\0\0\0\0\0\x40\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x40\08\0\x01\0\0\0\0\0\0\0";
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+// ----------------------------------------------------------------- server
+
+struct Server {
+    address: String,
+    port: u16,
+    core: Core,
+    clock: VirtualClock,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    _directory: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let directory = tempfile::tempdir().expect("create a temporary folder");
+        let mut settings = Settings::load(None).expect("default settings load");
+        settings.server.host = "127.0.0.1".into();
+        settings.server.port = 0;
+        settings.server.workers = 2;
+        settings.database.url = directory.path().join("sandesh.db").to_str().expect("UTF-8 path").to_owned();
+        settings.chat.files_dir = directory.path().join("files").to_str().expect("UTF-8 path").to_owned();
+        settings.chat.max_file_bytes = MAX_FILE_BYTES;
+        settings.validate().expect("test settings are valid");
+
+        let clock = VirtualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 3, 30, 0).single().expect("valid instant"));
+        let options =
+            AppOptions { clock: Arc::new(clock.clone()), provider: Some(Arc::new(MemoryProvider::new())), demo: true };
+        let (ready_sender, ready) = oneshot::channel::<anyhow::Result<(u16, Core)>>();
+        let (stop, stop_requested) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sandesh-chat".into())
+            .spawn(move || serve(settings, options, ready_sender, stop_requested))
+            .expect("spawn the server thread");
+        let (port, core) = ready.await.expect("server thread ended early").expect("application builds");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client builds");
+
+        Server {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            core,
+            clock,
+            http,
+            stop: Some(stop),
+            thread: Some(thread),
+            _directory: directory,
+        }
+    }
+
+    async fn db<T, F>(&self, work: F) -> T
+    where
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.core.engine.database.run(move |connection| work(connection).map_err(DbError::from)).await.expect("query")
+    }
+
+    fn state(&self) -> AppState {
+        AppState {
+            engine: self.core.engine.clone(),
+            registry: self.core.registry.clone(),
+            chat: self.core.chat.clone(),
+        }
+    }
+
+    async fn thane(&self) -> CorporationId {
+        self.db(|connection| {
+            corporations::table.filter(corporations::name.eq(THANE)).select(corporations::id).first(connection)
+        })
+        .await
+    }
+
+    /// Creates an active staff user of the Thane corporation and returns
+    /// its id and a bearer token.
+    async fn officer(&self, email: &str, role: Role) -> (StaffId, String) {
+        let hash = password::hash(PASSWORD).expect("hash the password");
+        let email_owned = email.to_owned();
+        let now = self.clock.now_naive();
+        let thane = self.thane().await;
+        let id = self
+            .db(move |connection| {
+                let user = StaffUser::insert(
+                    connection,
+                    &NewStaffUser {
+                        name: "Test Officer",
+                        email: &email_owned,
+                        designation: "Helper",
+                        role: role.as_str(),
+                        password_hash: &hash,
+                        active: true,
+                        created_at: now,
+                        password_changed_at: now,
+                    },
+                )?;
+                StaffUser::assign_corporation(connection, user.id, thane)?;
+                Ok(user.id)
+            })
+            .await;
+        let reply = self
+            .call(reqwest::Method::POST, "/api/v1/tokens", None, Some(json!({"email": email, "password": PASSWORD})))
+            .await;
+        assert_eq!(reply.0, StatusCode::CREATED, "token for {email}: {}", reply.1);
+        (id, reply.1["token"].as_str().expect("token").to_owned())
+    }
+
+    /// Creates a client and an open chat request in Thane.
+    async fn request(&self, whatsapp_id: &str) -> ClientRequestId {
+        let now = self.clock.now_naive();
+        let thane = self.thane().await;
+        let whatsapp_id = whatsapp_id.to_owned();
+        self.db(move |connection| {
+            let client = Client::insert(
+                connection,
+                &NewClient {
+                    whatsapp_id: &whatsapp_id,
+                    phone: None,
+                    display_name: "Seema",
+                    language: "en",
+                    login: &format!("login-{whatsapp_id}"),
+                    password_hash: "unused",
+                    password_expires_at: now,
+                    created_at: now,
+                    last_message_at: now,
+                },
+            )?;
+            let request = ClientRequest::insert(
+                connection,
+                &NewClientRequest {
+                    client_id: client.id,
+                    corporation_id: thane,
+                    origin: "chat",
+                    category: "health",
+                    contact_name: "Seema Devi",
+                    contact_phone: "9876543210",
+                    description: "Needs a clinic visit",
+                    status: status::OPEN,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            Ok(request.id)
+        })
+        .await
+    }
+
+    async fn assign(&self, request: ClientRequestId, staff: StaffId) {
+        let now = self.clock.now_naive();
+        self.db(move |connection| {
+            ClientRequest::reassign(connection, request, staff, &Scope::All, 10, now)
+                .map_err(|error| diesel::result::Error::QueryBuilderError(error.to_string().into()))
+        })
+        .await;
+    }
+
+    async fn insert_client_message(&self, request: ClientRequestId, client_id: &str, text: &str) -> i32 {
+        let now = self.clock.now_naive();
+        let client_id = client_id.to_owned();
+        let text = text.to_owned();
+        self.db(move |connection| {
+            let new = NewChatMessage {
+                request_id: request,
+                client_message_id: &client_id,
+                sender: "client",
+                staff_id: None,
+                kind: "text",
+                body: &text,
+                file_id: None,
+                sent_at: now,
+            };
+            Ok(ChatMessage::insert_once(connection, &new)?.0.id.0)
+        })
+        .await
+    }
+
+    async fn stored_messages(&self, request: ClientRequestId) -> Vec<ChatMessage> {
+        self.db(move |connection| {
+            chat_messages::table
+                .filter(chat_messages::request_id.eq(request))
+                .order(chat_messages::id.asc())
+                .select(ChatMessage::as_select())
+                .load(connection)
+        })
+        .await
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status();
+        let text = response.text().await.expect("response body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    async fn post_text(
+        &self,
+        token: &str,
+        request: ClientRequestId,
+        client_id: &str,
+        text: &str,
+    ) -> (StatusCode, Value) {
+        let body = json!({"client_id": client_id, "text": text});
+        self.call(reqwest::Method::POST, &format!("/api/v1/requests/{request}/messages"), Some(token), Some(body)).await
+    }
+
+    async fn upload(&self, token: &str, request: ClientRequestId, name: &str, bytes: &[u8]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/requests/{request}/files", self.address))
+            .query(&[("name", name)])
+            .bearer_auth(token)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("upload request");
+        let status = response.status();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Opens the chat WebSocket of `request` with a bearer token.
+    async fn connect(&self, token: &str, request: ClientRequestId, after: Option<i64>) -> Socket {
+        self.try_connect(token, request, after).await.expect("WebSocket connects")
+    }
+
+    async fn try_connect(
+        &self,
+        token: &str,
+        request: ClientRequestId,
+        after: Option<i64>,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        let mut url = format!("ws://127.0.0.1:{}/api/v1/requests/{request}/ws", self.port);
+        if let Some(after) = after {
+            url.push_str(&format!("?after={after}"));
+        }
+        let mut upgrade = url.into_client_request().expect("valid WebSocket URL");
+        upgrade.headers_mut().insert("Authorization", format!("Bearer {token}").parse().expect("header value"));
+        tokio_tungstenite::connect_async(upgrade).await.map(|(socket, _)| socket)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(
+    settings: Settings,
+    options: AppOptions,
+    ready: oneshot::Sender<anyhow::Result<(u16, Core)>>,
+    stop_requested: oneshot::Receiver<()>,
+) {
+    let system = actix_rt::System::new();
+    system.block_on(async move {
+        let application = match Application::build(settings, options).await {
+            Ok(application) => application,
+            Err(error) => {
+                let _ = ready.send(Err(error));
+                return;
+            }
+        };
+        let port = application.port();
+        let (server, core) = application.into_server();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        if ready.send(Ok((port, core))).is_ok() {
+            let _ = stop_requested.await;
+        }
+        handle.stop(false).await;
+    });
+}
+
+// ------------------------------------------------------------- WebSocket
+
+/// Returns the next JSON frame, skipping pings; fails after
+/// [`FRAME_TIMEOUT`].
+async fn next_frame(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(FRAME_TIMEOUT, socket.next())
+            .await
+            .expect("a frame arrives in time")
+            .expect("the socket is open")
+            .expect("a valid frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).expect("JSON frame"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// Returns the next frame of `kind`, skipping others.
+async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+    for _ in 0..20 {
+        let frame = next_frame(socket).await;
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+    panic!("no {kind} frame within 20 frames");
+}
+
+/// Checks that no text frame arrives within [`QUIET_PERIOD`].
+async fn assert_quiet(socket: &mut Socket, what: &str) {
+    let deadline = tokio::time::Instant::now() + QUIET_PERIOD;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(other) => panic!("{what}: expected no frame, got {other:?}"),
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::text(frame.to_string())).await.expect("frame sent");
+}
+
+fn ids_of(frame: &Value) -> Vec<i64> {
+    frame["messages"].as_array().expect("messages").iter().map(|message| message["id"].as_i64().expect("id")).collect()
+}
+
+// ------------------------------------------------------------------ tests
+
+#[tokio::test]
+async fn rest_post_reaches_members_once() {
+    let server = Server::start().await;
+    let (helper, helper_token) = server.officer("helper@ngo.example", Role::Officer).await;
+    let (_, admin_token) = server.officer("admin.chat@ngo.example", Role::Admin).await;
+    let request = server.request("919800000001").await;
+    server.assign(request, helper).await;
+    let mut helper_socket = server.connect(&helper_token, request, None).await;
+    let mut admin_socket = server.connect(&admin_token, request, None).await;
+    assert_eq!(next_frame(&mut helper_socket).await, json!({"type": "history", "messages": [], "has_more": false}));
+    assert_eq!(next_of(&mut admin_socket, "history").await["messages"], json!([]));
+
+    let (first_status, first) = server.post_text(&helper_token, request, "c-1", "Namaste, how can I help?").await;
+    let helper_frame = next_of(&mut helper_socket, "message").await;
+    let admin_frame = next_of(&mut admin_socket, "message").await;
+    let (repeat_status, repeat) = server.post_text(&helper_token, request, "c-1", "Namaste, how can I help?").await;
+
+    assert_eq!(first_status, StatusCode::CREATED, "{first}");
+    assert_eq!(repeat_status, StatusCode::OK, "{repeat}");
+    assert_eq!(repeat["message"], first["message"]);
+    assert_eq!(helper_frame["message"], first["message"]);
+    assert_eq!(admin_frame["message"], first["message"]);
+    assert_eq!(first["message"]["sender"], "helper");
+    assert_eq!(first["message"]["sender_name"], "Test Officer");
+    assert_eq!(first["message"]["client_id"], "c-1");
+    assert_eq!(first["message"]["sent_at"], "2026-03-02T03:30:00.000Z");
+    assert_quiet(&mut admin_socket, "a REST resend").await;
+
+    send(&mut helper_socket, json!({"type": "send", "client_id": "c-1", "text": "Namaste, how can I help?"})).await;
+    let resent = next_of(&mut helper_socket, "message").await;
+    assert_eq!(resent["message"], first["message"], "a resend returns the stored message to its sender");
+    assert_quiet(&mut admin_socket, "a WebSocket resend").await;
+    assert_eq!(server.stored_messages(request).await.len(), 1);
+
+    send(&mut helper_socket, json!({"type": "send", "client_id": "c-2", "text": "Which clinic is closest?"})).await;
+    let second = next_of(&mut admin_socket, "message").await;
+    assert_eq!(second["message"]["text"], "Which clinic is closest?");
+    assert_eq!(next_of(&mut helper_socket, "message").await["message"], second["message"]);
+    assert!(second["message"]["id"].as_i64() > first["message"]["id"].as_i64());
+}
+
+#[tokio::test]
+async fn widget_assets_are_served() {
+    let server = Server::start().await;
+
+    for (path, content_type) in
+        [("/static/chat.js", "text/javascript; charset=utf-8"), ("/static/chat.css", "text/css; charset=utf-8")]
+    {
+        let response = server.http.get(format!("{}{path}", server.address)).send().await.expect("asset request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let header = response.headers().get("content-type").and_then(|value| value.to_str().ok());
+        assert_eq!(header, Some(content_type), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn reconnect_after_gets_missed_messages() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("helper@ngo.example", Role::Officer).await;
+    let request = server.request("919800000002").await;
+    server.assign(request, helper).await;
+    let first = server.insert_client_message(request, "k-1", "Hello").await;
+    let mut socket = server.connect(&token, request, None).await;
+    let history = next_of(&mut socket, "history").await;
+    socket.close(None).await.expect("socket closes");
+
+    let second = server.insert_client_message(request, "k-2", "Are you there?").await;
+    let (_, third) = server.post_text(&token, request, "h-1", "Yes, I am here").await;
+    let third = third["message"]["id"].as_i64().expect("id");
+    let mut again = server.connect(&token, request, Some(i64::from(first))).await;
+    let missed = next_of(&mut again, "history").await;
+    let (_, rest_after) = server
+        .call(reqwest::Method::GET, &format!("/api/v1/requests/{request}/messages?after={first}"), Some(&token), None)
+        .await;
+    let (_, rest_before) = server
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/requests/{request}/messages?before={third}&limit=1"),
+            Some(&token),
+            None,
+        )
+        .await;
+
+    assert_eq!(ids_of(&history), vec![i64::from(first)]);
+    assert_eq!(ids_of(&missed), vec![i64::from(second), third]);
+    assert_eq!(missed["has_more"], false);
+    assert_eq!(ids_of(&rest_after), vec![i64::from(second), third]);
+    assert_eq!(ids_of(&rest_before), vec![i64::from(second)]);
+    assert_eq!(rest_before["has_more"], true);
+    assert_eq!(missed["messages"][0]["sender"], "client");
+    assert_eq!(missed["messages"][0]["sender_name"], "Seema Devi");
+}
+
+#[tokio::test]
+async fn receipts_mark_the_other_side() {
+    let server = Server::start().await;
+    let (helper, helper_token) = server.officer("helper@ngo.example", Role::Officer).await;
+    let (_, admin_token) = server.officer("admin.chat@ngo.example", Role::Admin).await;
+    let request = server.request("919800000003").await;
+    server.assign(request, helper).await;
+    let (_, own) = server.post_text(&helper_token, request, "h-1", "Hello").await;
+    let first = server.insert_client_message(request, "k-1", "One").await;
+    let second = server.insert_client_message(request, "k-2", "Two").await;
+    let mut helper_socket = server.connect(&helper_token, request, None).await;
+    let mut admin_socket = server.connect(&admin_token, request, None).await;
+    next_of(&mut helper_socket, "history").await;
+    next_of(&mut admin_socket, "history").await;
+
+    send(&mut helper_socket, json!({"type": "delivered", "up_to": first})).await;
+    let delivered = next_of(&mut admin_socket, "receipt").await;
+    send(&mut helper_socket, json!({"type": "seen", "up_to": second})).await;
+    let newly_delivered = next_of(&mut admin_socket, "receipt").await;
+    let read = next_of(&mut admin_socket, "receipt").await;
+    send(&mut admin_socket, json!({"type": "seen", "up_to": second})).await;
+    let refused = next_of(&mut admin_socket, "error").await;
+
+    assert_eq!(delivered["ids"], json!([first]));
+    assert_eq!(delivered["delivered_at"], "2026-03-02T03:30:00.000Z");
+    assert_eq!(delivered["read_at"], Value::Null);
+    assert_eq!(newly_delivered["ids"], json!([second]));
+    assert_eq!(read["ids"], json!([first, second]));
+    assert_eq!(read["read_at"], "2026-03-02T03:30:00.000Z");
+    assert!(refused["message"].as_str().expect("message").contains("only the client and the helper"), "{refused}");
+    let stored = server.stored_messages(request).await;
+    let own_id = own["message"]["id"].as_i64().expect("id");
+    for message in &stored {
+        let is_own = i64::from(message.id.0) == own_id;
+        assert_eq!(message.read_at.is_some(), !is_own, "message {} read time", message.id);
+        assert_eq!(message.delivered_at.is_some(), !is_own, "message {} delivery time", message.id);
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames() {
+    let server = Server::start().await;
+    let (helper, helper_token) = server.officer("helper@ngo.example", Role::Officer).await;
+    let (_, admin_token) = server.officer("admin.chat@ngo.example", Role::Admin).await;
+    let request = server.request("919800000004").await;
+    let other_request = server.request("919800000005").await;
+    server.assign(request, helper).await;
+    server.assign(other_request, helper).await;
+    let (_, other_file) = server.upload(&helper_token, other_request, "scan.pdf", PDF).await;
+    let other_file = other_file["file"]["id"].as_i64().expect("file id");
+    let mut socket = server.connect(&helper_token, request, None).await;
+    let mut admin_socket = server.connect(&admin_token, request, None).await;
+    next_of(&mut socket, "history").await;
+    next_of(&mut admin_socket, "history").await;
+    let cases = [
+        (json!({"type": "shout"}), "unknown type 'shout'"),
+        (json!({"type": "send", "text": "hi"}), "missing client_id"),
+        (json!({"type": "send", "client_id": "x".repeat(65), "text": "hi"}), "the maximum is 64"),
+        (json!({"type": "send", "client_id": "e-1", "text": "  "}), "empty text"),
+        (json!({"type": "send", "client_id": "e-2", "text": "a".repeat(4097)}), "the maximum is 4096"),
+        (json!({"type": "send", "client_id": "e-3", "file_id": other_file}), "does not belong to request"),
+    ];
+
+    for (frame, expected) in cases {
+        send(&mut socket, frame.clone()).await;
+        let error = next_of(&mut socket, "error").await;
+        assert!(error["message"].as_str().expect("message").contains(expected), "{frame}: {error}");
+    }
+    send(&mut admin_socket, json!({"type": "send", "client_id": "a-1", "text": "hello"})).await;
+    let read_only = next_of(&mut admin_socket, "error").await;
+    assert!(read_only["message"].as_str().expect("message").contains("but not post"), "{read_only}");
+    assert_eq!(read_only["client_id"], "a-1");
+    assert!(server.stored_messages(request).await.is_empty());
+}
+
+#[tokio::test]
+async fn uploads_are_typed_by_content() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("helper@ngo.example", Role::Officer).await;
+    let request = server.request("919800000006").await;
+    server.assign(request, helper).await;
+
+    let (png_status, png) = server.upload(&token, request, "photo.png", PNG).await;
+    let (pdf_status, pdf) = server.upload(&token, request, "photo.png", PDF).await;
+    let (elf_status, elf) = server.upload(&token, request, "tool.exe", ELF).await;
+    let (large_status, large) =
+        server.upload(&token, request, "big.pdf", &[PDF, &vec![b' '; MAX_FILE_BYTES]].concat()).await;
+
+    assert_eq!(png_status, StatusCode::CREATED, "{png}");
+    assert_eq!(png["file"]["content_type"], "image/png");
+    assert_eq!(pdf_status, StatusCode::CREATED, "{pdf}");
+    assert_eq!(pdf["file"]["content_type"], "application/pdf");
+    assert_eq!(pdf["file"]["name"], "photo.png.pdf");
+    let pdf_id = pdf["file"]["id"].as_i64().expect("file id");
+    assert_eq!(pdf["file"]["url"], format!("/api/v1/files/{pdf_id}"));
+    assert_eq!(elf_status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{elf}");
+    let elf_error = elf["error"].as_str().expect("error");
+    assert!(elf_error.contains("application/x-executable"), "{elf_error}");
+    assert!(elf_error.contains("application/pdf"), "{elf_error}");
+    assert_eq!(large_status, StatusCode::PAYLOAD_TOO_LARGE, "{large}");
+    assert!(large["error"].as_str().expect("error").contains(&MAX_FILE_BYTES.to_string()), "{large}");
+
+    let download = server
+        .http
+        .get(format!("{}/api/v1/files/{pdf_id}", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status(), StatusCode::OK);
+    let header = |name: &str| download.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    assert_eq!(header("content-type").as_deref(), Some("application/pdf"));
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert!(header("content-disposition").expect("disposition").starts_with("attachment"));
+    assert_eq!(download.bytes().await.expect("body").as_ref(), PDF);
+
+    let (sent_status, sent) = server
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{request}/messages"),
+            Some(&token),
+            Some(json!({"client_id": "f-1", "file_id": pdf_id, "text": "Your report"})),
+        )
+        .await;
+    assert_eq!(sent_status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["message"]["kind"], "file");
+    assert_eq!(sent["message"]["file"]["url"], format!("/api/v1/files/{pdf_id}"));
+}
+
+#[tokio::test]
+async fn other_officers_get_404_and_lose_access() {
+    let server = Server::start().await;
+    let (first, first_token) = server.officer("first@ngo.example", Role::Officer).await;
+    let (second, second_token) = server.officer("second@ngo.example", Role::Officer).await;
+    let request = server.request("919800000007").await;
+    server.assign(request, first).await;
+    let (_, file) = server.upload(&first_token, request, "scan.pdf", PDF).await;
+    let file = file["file"]["id"].as_i64().expect("file id");
+
+    let (list_status, _) = server
+        .call(reqwest::Method::GET, &format!("/api/v1/requests/{request}/messages"), Some(&second_token), None)
+        .await;
+    let (post_status, _) = server.post_text(&second_token, request, "s-1", "hello").await;
+    let (upload_status, _) = server.upload(&second_token, request, "scan.pdf", PDF).await;
+    let (file_status, _) =
+        server.call(reqwest::Method::GET, &format!("/api/v1/files/{file}"), Some(&second_token), None).await;
+    let refused = server.try_connect(&second_token, request, None).await;
+    assert_eq!(list_status, StatusCode::NOT_FOUND);
+    assert_eq!(post_status, StatusCode::NOT_FOUND);
+    assert_eq!(upload_status, StatusCode::NOT_FOUND);
+    assert_eq!(file_status, StatusCode::NOT_FOUND);
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 404),
+        other => panic!("expected a 404 handshake, got {other:?}"),
+    }
+
+    let mut socket = server.connect(&first_token, request, None).await;
+    next_of(&mut socket, "history").await;
+    server.assign(request, second).await;
+    sandesh::chat::http::access_changed(&server.state(), request).await;
+    let closed = loop {
+        match tokio::time::timeout(FRAME_TIMEOUT, socket.next()).await.expect("the socket closes in time") {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let closed = closed.expect("close frame with a reason");
+    assert_eq!(closed.code, CloseCode::Policy);
+    assert!(closed.reason.contains("no longer have access"), "{}", closed.reason);
+    let (after_status, _) = server
+        .call(reqwest::Method::GET, &format!("/api/v1/requests/{request}/messages"), Some(&first_token), None)
+        .await;
+    let (new_helper_status, _) = server.post_text(&second_token, request, "s-2", "I have taken over").await;
+    assert_eq!(after_status, StatusCode::NOT_FOUND);
+    assert_eq!(new_helper_status, StatusCode::CREATED);
+}
