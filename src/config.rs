@@ -762,6 +762,40 @@ mod tests {
     }
 
     #[test]
+    fn example_file_loads_and_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sandesh.example.toml");
+        let settings = Settings::load(Some(&path)).expect("sandesh.example.toml loads");
+        assert!(settings.validate().is_ok(), "{:?}", settings.validate());
+    }
+
+    #[test]
+    fn demo_turns_whatsapp_on_with_logged_replies() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.validate_for_serve(true).expect("demo settings are valid");
+        assert!(settings.whatsapp.enabled);
+        assert_eq!(settings.whatsapp.sender, WhatsAppSender::Log);
+        assert_eq!(settings.whatsapp.app_secret.expose_secret(), DEMO_WHATSAPP_APP_SECRET);
+        assert!(settings.validate().is_ok(), "{:?}", settings.validate());
+    }
+
+    #[test]
+    fn whatsapp_without_app_secret_names_key() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.whatsapp.enabled = true;
+        settings.whatsapp.verify_token = SecretString::from("verify".to_owned());
+        let error = settings.validate().expect_err("no app secret");
+        assert_eq!(error.key, "whatsapp.app_secret");
+    }
+
+    #[test]
+    fn portal_url_with_trailing_slash_is_rejected() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.portal.public_url = "https://help.example.org/".into();
+        let error = settings.validate().expect_err("trailing slash");
+        assert_eq!(error.key, "portal.public_url");
+    }
+
+    #[test]
     fn bad_zone_names_key() {
         let mut settings = Settings::load(None).expect("defaults load");
         settings.time.zone = "Mumbai".into();

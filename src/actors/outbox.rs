@@ -268,9 +268,10 @@ async fn send_one(
 
 fn log_delivery(message: &OutboundMessage, delivery: &Delivery, provider: &str) {
     let to = crate::sms::phone::mask_phone(&message.recipient);
+    let channel = if message.channel == "whatsapp" { "WhatsApp message" } else { "SMS" };
     match delivery {
         Delivery::Sent { .. } => {
-            tracing::info!(outbound_id = %message.id, provider, %to, attempt = message.attempts, "sent SMS {}", message.id);
+            tracing::info!(outbound_id = %message.id, provider, %to, attempt = message.attempts, "sent {channel} {}", message.id);
         }
         Delivery::Retry { error, next_attempt_at } => tracing::warn!(
             outbound_id = %message.id,
@@ -278,7 +279,7 @@ fn log_delivery(message: &OutboundMessage, delivery: &Delivery, provider: &str) 
             attempt = message.attempts,
             %next_attempt_at,
             %error,
-            "sending SMS {} failed; will retry",
+            "sending {channel} {} failed; will retry",
             message.id
         ),
         Delivery::Failed { error } => tracing::error!(
@@ -286,7 +287,7 @@ fn log_delivery(message: &OutboundMessage, delivery: &Delivery, provider: &str) 
             provider,
             attempt = message.attempts,
             %error,
-            "sending SMS {} failed for good",
+            "sending {channel} {} failed for good",
             message.id
         ),
     }
