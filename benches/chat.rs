@@ -44,10 +44,12 @@
 //! It prints figures and asserts nothing about them. The server child is
 //! killed by its PID when the run ends, also when it fails.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,7 +57,6 @@ use anyhow::Context as _;
 use chrono::Utc;
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
@@ -75,6 +76,7 @@ use sandesh::db::schema::chat_messages;
 use sandesh::db::staff::{NewStaffUser, Role, Scope, StaffUser};
 use sandesh::db::{write_transaction, Database};
 use sandesh::web::dashboard::session::{random_token, sha256_hex};
+use support::{env_value, load_average, measure_commits, CommitRates, BUSY_TIMEOUT_MS};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -101,10 +103,6 @@ const SETTLE_TIME: Duration = Duration::from_secs(3);
 /// Time limit of closing one WebSocket politely.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The SQLite busy timeout of the benchmark's own connections, as the
-/// application's default `database.busy_timeout_ms`.
-const BUSY_TIMEOUT_MS: u64 = 5_000;
-
 /// How often progress is printed.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -122,14 +120,6 @@ struct Options {
     max_run: Duration,
     commit_duration: Duration,
     directory: Option<PathBuf>,
-}
-
-fn env_value<T: FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(text) => text.trim().parse().map_err(|_| anyhow::anyhow!("invalid {name}={text:?}: expected a number")),
-        Err(std::env::VarError::NotPresent) => Ok(default),
-        Err(error) => Err(anyhow::anyhow!("reading {name} failed: {error}")),
-    }
 }
 
 impl Options {
@@ -197,7 +187,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let seeded = seed(&database_url, options.idle_rooms)?;
     println!("  seeded {} with {} requests", database_path.display(), seeded.idle_requests.len() + 3);
 
-    let commits = measure_commits(&database_path, options.commit_duration).await?;
+    let commits = measure_commits(&database_path, options.commit_duration, None).await?;
 
     let mut server = ServerProcess::spawn(directory.path(), &database_url)?;
     let result = measure(&mut server, &seeded, &options, &database_path, commits).await;
@@ -1033,89 +1023,4 @@ fn print_percentiles(label: &str, sorted: &[f64]) {
         sorted[sorted.len() - 1],
         sorted.len()
     );
-}
-
-/// Returns the 1, 5 and 15 minute load averages from `/proc/loadavg`.
-fn load_average() -> String {
-    match std::fs::read_to_string("/proc/loadavg") {
-        Ok(text) => text.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        Err(_) => "unknown".to_owned(),
-    }
-}
-
-/// Durable commits per second from one connection, measured with the
-/// machine otherwise idle and with one thread spinning on another core. On
-/// a virtual machine an idle vCPU can take milliseconds to wake up when the
-/// fsync completes, so the first figure may be far below what the disk
-/// allows. The second figure shows the disk without that wake-up.
-#[derive(Debug, Clone, Copy)]
-struct CommitRates {
-    idle: f64,
-    busy: f64,
-}
-
-/// Runs [`commit_rate`] in both conditions on the blocking thread pool and
-/// prints the results.
-async fn measure_commits(path: &Path, duration: Duration) -> anyhow::Result<CommitRates> {
-    println!("  measuring durable commits on the same file, {:.0} s each", duration.as_secs_f64());
-    let (idle_path, busy_path) = (path.to_owned(), path.to_owned());
-    let idle = tokio::task::spawn_blocking(move || commit_rate(&idle_path, duration, false))
-        .await
-        .context("commit task")??;
-    let busy =
-        tokio::task::spawn_blocking(move || commit_rate(&busy_path, duration, true)).await.context("commit task")??;
-    println!("  {idle:.0} commits/s with idle CPUs, {busy:.0} commits/s with one CPU kept busy");
-    Ok(CommitRates { idle, busy })
-}
-
-/// Commits single-row INSERT transactions from one connection for
-/// `duration` and returns commits per second. The connection uses the
-/// pragmas of the application's pool (WAL, `synchronous = FULL`) and takes
-/// the write lock at `BEGIN` as the application's write transactions do.
-/// The rows go to a table of their own in the application's database file.
-/// With `keep_cpu_busy`, a second thread spins for the same time.
-fn commit_rate(path: &Path, duration: Duration, keep_cpu_busy: bool) -> anyhow::Result<f64> {
-    let url = path.to_str().context("database path is not UTF-8")?;
-    let mut connection = diesel::SqliteConnection::establish(url).context("open the database for the commit test")?;
-    connection
-        .batch_execute(&format!(
-            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS bench_commits (
-                 id INTEGER PRIMARY KEY NOT NULL,
-                 payload TEXT NOT NULL,
-                 created_at TEXT NOT NULL
-             );"
-        ))
-        .context("prepare the commit test table")?;
-
-    let stop_spinner = Arc::new(AtomicBool::new(false));
-    let spinner = keep_cpu_busy.then(|| {
-        let stop = stop_spinner.clone();
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            while !stop.load(Ordering::Relaxed) && started.elapsed() < duration + Duration::from_secs(1) {
-                std::hint::spin_loop();
-            }
-        })
-    });
-
-    let started = Instant::now();
-    let mut commits: u64 = 0;
-    while started.elapsed() < duration {
-        let payload = format!("commit {commits}");
-        let created_at = Utc::now().to_rfc3339();
-        connection.immediate_transaction(|connection| {
-            diesel::sql_query("INSERT INTO bench_commits (payload, created_at) VALUES (?, ?)")
-                .bind::<Text, _>(&payload)
-                .bind::<Text, _>(&created_at)
-                .execute(connection)
-        })?;
-        commits += 1;
-    }
-    let rate = commits as f64 / started.elapsed().as_secs_f64();
-    stop_spinner.store(true, Ordering::Relaxed);
-    if let Some(spinner) = spinner {
-        spinner.join().map_err(|_| anyhow::anyhow!("the spinning thread panicked"))?;
-    }
-    Ok(rate)
 }

@@ -25,10 +25,11 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,6 +48,7 @@ use sandesh::db::inbound::InboundMessage;
 use sandesh::db::outbound::OutboundMessage;
 use sandesh::db::schema::tasks;
 use sandesh::db::tasks::Task;
+use support::{env_value, load_average, measure_commits, BUSY_TIMEOUT_MS};
 
 /// How long the benchmark waits for the engine to process what the clients
 /// sent, and for the outbox to send the replies, before it reports anyway.
@@ -63,10 +65,6 @@ const OBSERVE_LIMIT: Duration = Duration::from_secs(300);
 /// How often progress is printed.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(2);
 
-/// The SQLite busy timeout of the commit-rate connection, as the
-/// application's default `database.busy_timeout_ms`.
-const BUSY_TIMEOUT_MS: u64 = 5_000;
-
 /// Run parameters, read from the environment.
 #[derive(Debug, Clone)]
 struct Options {
@@ -76,14 +74,6 @@ struct Options {
     max_send: Duration,
     commit_duration: Duration,
     directory: Option<PathBuf>,
-}
-
-fn env_value<T: FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(text) => text.trim().parse().map_err(|_| anyhow::anyhow!("invalid {name}={text:?}: expected a number")),
-        Err(std::env::VarError::NotPresent) => Ok(default),
-        Err(error) => Err(anyhow::anyhow!("reading {name} failed: {error}")),
-    }
 }
 
 impl Options {
@@ -156,7 +146,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let database_path = config.database_path();
     println!("webhook benchmark");
     println!("  load average at start: {}", load_average());
-    let commits_before = measure_commits(&database_path, options.commit_duration, "before the bookings").await?;
+    let commits_before = measure_commits(&database_path, options.commit_duration, Some("before the bookings")).await?;
     let app = Arc::new(TestApp::spawn(config).await);
     let pragmas = app.db(read_pragmas).await;
 
@@ -211,7 +201,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
     // The returned config keeps the temporary folder, and so the database
     // file, alive until the end of the run.
     let stopped = app.stop().await;
-    let commits_after = measure_commits(&database_path, options.commit_duration, "after the bookings").await?;
+    let commits_after = measure_commits(&database_path, options.commit_duration, Some("after the bookings")).await?;
     let commits_idle = (commits_before.idle + commits_after.idle) / 2.0;
     let commits_busy = (commits_before.busy + commits_after.busy) / 2.0;
 
@@ -460,90 +450,4 @@ fn read_pragmas(connection: &mut diesel::SqliteConnection) -> QueryResult<String
         .get_result::<PragmaValue>(connection)?
         .value;
     Ok(format!("journal_mode={journal}, synchronous={synchronous}"))
-}
-
-/// Durable commits per second from one connection, measured twice: with
-/// the machine otherwise idle, and with one thread spinning on another core.
-/// On a virtual machine an idle vCPU can take milliseconds to wake up when
-/// the fsync completes, so the first figure may be far below what the disk
-/// allows. The second figure shows the disk without that wake-up.
-#[derive(Debug, Clone, Copy)]
-struct CommitRates {
-    idle: f64,
-    busy: f64,
-}
-
-/// Runs [`commit_rate`] in both conditions on the blocking thread pool and
-/// prints the results.
-async fn measure_commits(path: &std::path::Path, duration: Duration, when: &str) -> anyhow::Result<CommitRates> {
-    println!("  measuring durable commits on the same file, {when}, {:.0} s each", duration.as_secs_f64());
-    let (idle_path, busy_path) = (path.to_owned(), path.to_owned());
-    let idle = tokio::task::spawn_blocking(move || commit_rate(&idle_path, duration, false))
-        .await
-        .context("commit task")??;
-    let busy =
-        tokio::task::spawn_blocking(move || commit_rate(&busy_path, duration, true)).await.context("commit task")??;
-    println!("  {idle:.0} commits/s with idle CPUs, {busy:.0} commits/s with one CPU kept busy");
-    Ok(CommitRates { idle, busy })
-}
-
-/// Returns the 1, 5 and 15 minute load averages from `/proc/loadavg`. Other
-/// processes on the machine change how long each fsync takes.
-fn load_average() -> String {
-    match std::fs::read_to_string("/proc/loadavg") {
-        Ok(text) => text.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        Err(_) => "unknown".to_owned(),
-    }
-}
-
-/// Commits single-row INSERT transactions from one connection for
-/// `duration` and returns commits per second. The connection uses the
-/// pragmas of the application's pool (WAL, `synchronous = FULL`) and takes
-/// the write lock at `BEGIN` as the application's write transactions do.
-/// The rows go to a table of their own in the application's database file.
-/// With `keep_cpu_busy`, a second thread spins for the same time.
-fn commit_rate(path: &std::path::Path, duration: Duration, keep_cpu_busy: bool) -> anyhow::Result<f64> {
-    let url = path.to_str().context("database path is not UTF-8")?;
-    let mut connection = diesel::SqliteConnection::establish(url).context("open the database for the commit test")?;
-    connection
-        .batch_execute(&format!(
-            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS bench_commits (
-                 id INTEGER PRIMARY KEY NOT NULL,
-                 payload TEXT NOT NULL,
-                 created_at TEXT NOT NULL
-             );"
-        ))
-        .context("prepare the commit test table")?;
-
-    let stop_spinner = Arc::new(AtomicBool::new(false));
-    let spinner = keep_cpu_busy.then(|| {
-        let stop = stop_spinner.clone();
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            while !stop.load(Ordering::Relaxed) && started.elapsed() < duration + Duration::from_secs(1) {
-                std::hint::spin_loop();
-            }
-        })
-    });
-
-    let started = Instant::now();
-    let mut commits: u64 = 0;
-    while started.elapsed() < duration {
-        let payload = format!("commit {commits}");
-        let created_at = Utc::now().to_rfc3339();
-        connection.immediate_transaction(|connection| {
-            diesel::sql_query("INSERT INTO bench_commits (payload, created_at) VALUES (?, ?)")
-                .bind::<Text, _>(&payload)
-                .bind::<Text, _>(&created_at)
-                .execute(connection)
-        })?;
-        commits += 1;
-    }
-    let rate = commits as f64 / started.elapsed().as_secs_f64();
-    stop_spinner.store(true, Ordering::Relaxed);
-    if let Some(spinner) = spinner {
-        spinner.join().map_err(|_| anyhow::anyhow!("the spinning thread panicked"))?;
-    }
-    Ok(rate)
 }

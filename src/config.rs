@@ -373,7 +373,8 @@ impl Default for WhatsAppSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct PortalSettings {
     /// The address clients open, without a trailing slash; WhatsApp
-    /// replies link to `{public_url}/portal/login`.
+    /// replies link to `{public_url}/portal/login`. Empty means this
+    /// server's own address, `http://{server.host}:{bound port}`.
     pub public_url: String,
     /// How long a one-time password sent on WhatsApp stays valid, in hours.
     pub password_valid_hours: u32,
@@ -383,7 +384,7 @@ pub struct PortalSettings {
 
 impl Default for PortalSettings {
     fn default() -> Self {
-        Self { public_url: "http://127.0.0.1:8080".into(), password_valid_hours: 24, session_lifetime_days: 30 }
+        Self { public_url: String::new(), password_valid_hours: 24, session_lifetime_days: 30 }
     }
 }
 
@@ -548,6 +549,19 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Sets `portal.public_url` to this server's address when it is not
+    /// configured, once the listening port is known.
+    pub fn fill_portal_url(&mut self, port: u16) {
+        if self.portal.public_url.is_empty() {
+            let host = match self.server.host.as_str() {
+                "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+                host => host,
+            };
+            let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
+            self.portal.public_url = format!("http://{host}:{port}");
+        }
+    }
+
     /// Returns the configured time zone.
     pub fn zone(&self) -> Tz {
         self.time.zone.parse().unwrap_or(chrono_tz::Asia::Kolkata)
@@ -676,7 +690,7 @@ impl Settings {
             }
         }
         let url = &self.portal.public_url;
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+        if !url.is_empty() && (!(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/')) {
             return Err(ConfigError::new(
                 "portal.public_url",
                 url,
@@ -785,6 +799,15 @@ mod tests {
         settings.whatsapp.verify_token = SecretString::from("verify".to_owned());
         let error = settings.validate().expect_err("no app secret");
         assert_eq!(error.key, "whatsapp.app_secret");
+    }
+
+    #[test]
+    fn portal_url_follows_the_bound_port() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.fill_portal_url(18080);
+        assert_eq!(settings.portal.public_url, "http://127.0.0.1:18080");
+        settings.fill_portal_url(9000);
+        assert_eq!(settings.portal.public_url, "http://127.0.0.1:18080", "a set address is kept");
     }
 
     #[test]

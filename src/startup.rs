@@ -116,7 +116,7 @@ impl Core {
         if settings.whatsapp.enabled {
             // The first sweep runs at once and replies to WhatsApp messages
             // stored but left without a reply before the restart.
-            crate::clients::spawn_sweeper(engine.clone());
+            crate::clients::spawn_sweeper(engine.clone(), outbox.clone());
         }
         Ok(Self { engine, registry, tasks, scheduler, outbox, chat })
     }
@@ -130,19 +130,21 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, options: AppOptions) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings, options: AppOptions) -> anyhow::Result<Self> {
         let address = (settings.server.host.clone(), settings.server.port);
         let workers = settings.server.workers;
-        let core = Core::start(settings, options).await?;
-
         let listener = TcpListener::bind(&address).with_context(|| {
             format!("binding {}:{} failed: is another server running there? Change server.port", address.0, address.1)
         })?;
         let port = listener.local_addr()?.port();
+        settings.fill_portal_url(port);
+        let core = Core::start(settings, options).await?;
+
         let state = web::Data::new(AppState {
             engine: core.engine.clone(),
             registry: core.registry.clone(),
             chat: core.chat.clone(),
+            outbox: core.outbox.clone(),
         });
         let mut server =
             HttpServer::new(move || App::new().app_data(state.clone()).wrap_fn(request_span).configure(routes))

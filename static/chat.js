@@ -99,6 +99,14 @@
     return parts.day + "-" + parts.month + "-" + parts.year + " " + parts.hour + ":" + parts.minute;
   }
 
+  // Shows or hides a node. The inline style is needed as well as the
+  // hidden attribute, because page styles such as `button { display:
+  // inline-block }` override the attribute.
+  function setShown(node, shown) {
+    node.hidden = !shown;
+    node.style.display = shown ? "" : "none";
+  }
+
   // ------------------------------------------------------------- layout
 
   addStylesheet();
@@ -107,7 +115,7 @@
   statusLine.setAttribute("role", "status");
   var olderButton = element("button", "chat-older", label("older"));
   olderButton.type = "button";
-  olderButton.hidden = true;
+  setShown(olderButton, false);
   var list = element("div", "chat-messages");
   list.setAttribute("role", "log");
   list.setAttribute("aria-live", "polite");
@@ -140,8 +148,8 @@
   root.appendChild(form);
 
   function showWritable() {
-    form.hidden = !canWrite;
-    readOnlyNote.hidden = canWrite;
+    setShown(form, canWrite);
+    setShown(readOnlyNote, !canWrite);
     root.setAttribute("data-can-write", canWrite ? "true" : "false");
   }
   showWritable();
@@ -290,7 +298,7 @@
   }
 
   function refreshEmpty() {
-    emptyNote.hidden = list.querySelector(".message") !== null;
+    setShown(emptyNote, list.querySelector(".message") === null);
   }
 
   function showPending() {
@@ -398,8 +406,8 @@
       case "history":
         frame.messages.forEach(placeMessage);
         if (olderRequested || firstHistory) {
-          hasMore = frame.has_more;
-          olderButton.hidden = !hasMore;
+          hasMore = frame.has_more === true;
+          setShown(olderButton, hasMore);
         }
         olderRequested = false;
         firstHistory = false;

@@ -4,32 +4,31 @@
 //! demo NGO, a fresh SQLite file and a virtual clock, and books through
 //! the SMS webhook.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, Once};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+#[path = "common/server.rs"]
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use diesel::prelude::*;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::{json, Value};
 use sha2::Digest as _;
-use tokio::sync::oneshot;
 
 use sandesh::channels::memory::MemoryProvider;
 use sandesh::clock::{Clock as _, VirtualClock};
-use sandesh::config::Settings;
 use sandesh::db::flags::FlaggedMessage;
-use sandesh::db::ids::{AgentId, CorporationId, FlagId, TaskId};
-use sandesh::db::schema::{api_tokens, corporations, follow_ups, slots, tasks};
+use sandesh::db::schema::{api_tokens, follow_ups, slots, tasks};
 use sandesh::db::staff::{Role, StaffId, StaffUser};
 use sandesh::db::tasks::Task;
-use sandesh::db::{DbConnection, DbError};
+use sandesh::db::DbConnection;
 use sandesh::engine::Engine;
-use sandesh::startup::{AppOptions, Application, Core};
+use sandesh::startup::AppOptions;
 use sandesh::web::dashboard::password;
+
+use server::{captured_log, Seeded, ServerThread, StaffSpec, MUMBAI_AGENT_PHONE, THANE_AGENT_PHONE, THANE_CORPORATION};
 
 /// The shared secret of the test webhook.
 const TOKEN: &str = "api-test-token";
@@ -39,57 +38,16 @@ const ADMIN_PASSWORD: &str = "admin password for API tests";
 const OFFICER_EMAIL: &str = "officer.thane@ngo.example";
 const OFFICER_PASSWORD: &str = "officer password for API tests";
 
-/// Demo agent 12 works at Thane facilities, agent 15 in Mumbai.
-const THANE_AGENT_PHONE: &str = "+919812345678";
-const MUMBAI_AGENT_PHONE: &str = "+919812345679";
-const THANE_CORPORATION: &str = "Thane Municipal Corporation";
-
-/// How long helpers wait for the engine before failing the test.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(20);
-
-// ------------------------------------------------------------ log capture
-
-/// Everything the application logged, from every test in this binary.
-static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        LOG.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Sends the logs of every test in this binary to [`LOG`], once. Debug
-/// level, so that request logging is captured too.
-fn capture_logs() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let subscriber =
-            tracing_subscriber::fmt().with_env_filter("debug").with_ansi(false).with_writer(|| LogWriter).finish();
-        tracing::subscriber::set_global_default(subscriber).expect("install the log subscriber");
-    });
-}
-
-fn captured_log() -> String {
-    String::from_utf8_lossy(&LOG.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
-}
-
 // ----------------------------------------------------------------- server
 
 /// A running server with the demo NGO, on its own database and clock.
+/// Dropping it stops the server.
 struct Server {
     address: String,
     engine: Engine,
     clock: VirtualClock,
     client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _thread: ServerThread,
     _directory: tempfile::TempDir,
 }
 
@@ -109,29 +67,16 @@ impl Reply {
 
 impl Server {
     /// Starts the server with the demo data on a virtual clock at 09:00 on
-    /// Monday 2 March 2026 in Mumbai.
+    /// Monday 2 March 2026 in Mumbai. Logs are captured at debug level, so
+    /// that request logging is captured too.
     async fn start() -> Server {
-        capture_logs();
+        server::capture_logs("debug");
         let directory = tempfile::tempdir().expect("create a temporary folder");
-        let mut settings = Settings::load(None).expect("default settings load");
-        settings.server.host = "127.0.0.1".into();
-        settings.server.port = 0;
-        settings.server.workers = 2;
-        settings.database.url = directory.path().join("sandesh.db").to_str().expect("UTF-8 path").to_owned();
-        settings.sms.inbound_token = Some(SecretString::from(TOKEN.to_owned()));
-        settings.outbox.poll_interval_ms = 20;
-        settings.validate().expect("test settings are valid");
-
-        let clock = VirtualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 3, 30, 0).single().expect("valid instant"));
+        let settings = server::webhook_settings(directory.path(), TOKEN);
+        let clock = VirtualClock::new(server::virtual_start());
         let options =
             AppOptions { clock: Arc::new(clock.clone()), provider: Some(Arc::new(MemoryProvider::new())), demo: true };
-        let (ready_sender, ready) = oneshot::channel::<anyhow::Result<(u16, Core)>>();
-        let (stop, stop_requested) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("sandesh-api".into())
-            .spawn(move || serve(settings, options, ready_sender, stop_requested))
-            .expect("spawn the server thread");
-        let (port, core) = ready.await.expect("server thread ended early").expect("application builds");
+        let thread = ServerThread::start("sandesh-api", settings, options).await;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -139,12 +84,11 @@ impl Server {
             .expect("HTTP client builds");
 
         Server {
-            address: format!("http://127.0.0.1:{port}"),
-            engine: core.engine,
+            address: thread.address(),
+            engine: thread.core.engine.clone(),
             clock,
             client,
-            stop: Some(stop),
-            thread: Some(thread),
+            _thread: thread,
             _directory: directory,
         }
     }
@@ -155,7 +99,7 @@ impl Server {
         F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.engine.database.run(move |connection| work(connection).map_err(DbError::from)).await.expect("query")
+        server::run_db(&self.engine, work).await
     }
 
     fn now(&self) -> NaiveDateTime {
@@ -164,39 +108,21 @@ impl Server {
 
     /// Sends an SMS through the webhook as `from`.
     async fn send_sms(&self, from: &str, text: &str) {
-        let response = self
-            .client
-            .get(format!("{}/sms/inbound", self.address))
-            .query(&[("token", TOKEN), ("from", from), ("to", "5676791"), ("text", text)])
-            .send()
-            .await
-            .expect("webhook request");
-        assert_eq!(response.status(), StatusCode::OK, "webhook rejected {text:?}");
+        server::send_sms(&self.address, TOKEN, from, text).await;
     }
 
     /// Waits until `condition` holds for the stored rows; fails the test
-    /// with `what` after [`WAIT_TIMEOUT`].
+    /// with `what` after `server::WAIT_TIMEOUT`.
     async fn wait_until<F>(&self, what: &str, condition: F)
     where
         F: Fn(&mut DbConnection) -> QueryResult<bool> + Send + Sync + Clone + 'static,
     {
-        let started = Instant::now();
-        loop {
-            let check = condition.clone();
-            if self.db(move |connection| check(connection)).await {
-                return;
-            }
-            assert!(started.elapsed() < WAIT_TIMEOUT, "timed out after {WAIT_TIMEOUT:?} waiting until {what}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        server::wait_until(&self.engine, what, condition).await;
     }
 
     /// Waits until at least `tasks` tasks and `flags` flags exist.
     async fn wait_for(&self, tasks: usize, flags: usize) {
-        self.wait_until(&format!("{tasks} tasks and {flags} flags exist"), move |connection| {
-            Ok(Task::all(connection)?.len() >= tasks && FlaggedMessage::all(connection)?.len() >= flags)
-        })
-        .await;
+        server::wait_for_bookings(&self.engine, tasks, flags).await;
     }
 
     /// Waits until the task of `beneficiary` has `status`, and returns it.
@@ -210,64 +136,19 @@ impl Server {
     }
 
     async fn task_of(&self, beneficiary: &str) -> Task {
-        let name = beneficiary.to_owned();
-        self.db(Task::all)
-            .await
-            .into_iter()
-            .find(|task| task.beneficiary_name == name)
-            .unwrap_or_else(|| panic!("no task for {beneficiary}"))
+        server::task_of(&self.engine, beneficiary).await
     }
 
     /// Creates an active staff user with `password`, assigned to the
     /// corporations named in `corporations`.
     async fn add_staff(&self, email: &str, role: Role, password: &str, corporations: &[&str]) -> StaffId {
-        let hash = password::hash(password).expect("hash the password");
-        let email = email.to_owned();
-        let names: Vec<String> = corporations.iter().map(|name| (*name).to_owned()).collect();
-        let now = self.now();
-        self.db(move |connection| {
-            let user = StaffUser::insert(
-                connection,
-                &sandesh::db::staff::NewStaffUser {
-                    name: "Test Staff",
-                    email: &email,
-                    designation: "Tester",
-                    role: role.as_str(),
-                    password_hash: &hash,
-                    active: true,
-                    created_at: now,
-                    password_changed_at: now,
-                },
-            )?;
-            for name in &names {
-                let id: CorporationId = corporations::table
-                    .filter(corporations::name.eq(name))
-                    .select(corporations::id)
-                    .first(connection)?;
-                StaffUser::assign_corporation(connection, user.id, id)?;
-            }
-            Ok(user.id)
-        })
-        .await
+        server::add_staff(&self.engine, StaffSpec::tester(email, role, password, corporations), self.now()).await
     }
 
     /// Books one appointment in Thane (agent 12) and one in Mumbai
     /// (agent 15), and flags one bad message of each agent.
     async fn seed_bookings(&self) -> Seeded {
-        self.send_sms(THANE_AGENT_PHONE, "12 ANC Seema Devi 9876543210").await;
-        self.send_sms(MUMBAI_AGENT_PHONE, "15 ANC Rani Kumari 9876500001").await;
-        self.send_sms(THANE_AGENT_PHONE, "12 XYZ Lata Shinde 9876500002").await;
-        self.send_sms(MUMBAI_AGENT_PHONE, "15 XYZ Meena Gupta 9876500003").await;
-        self.wait_for(2, 2).await;
-
-        let flags = self.db(FlaggedMessage::all).await;
-        let flag_of = |agent: i32| flags.iter().find(|flag| flag.agent_id == Some(AgentId(agent))).expect("flag").id;
-        Seeded {
-            thane_task: self.task_of("Seema Devi").await.id,
-            mumbai_task: self.task_of("Rani Kumari").await.id,
-            thane_flag: flag_of(12),
-            mumbai_flag: flag_of(15),
-        }
+        server::seed_bookings(&self.engine, &self.address, TOKEN).await
     }
 
     /// Sends an API request with an optional bearer token and JSON body.
@@ -306,53 +187,6 @@ impl Server {
         assert_eq!(reply.status, StatusCode::CREATED, "token for {email}: {:?}", reply.body);
         reply.body["token"].as_str().expect("token in the response").to_owned()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Runs the server thread: builds the application in its own actix system
-/// and serves until the stop channel fires or closes.
-fn serve(
-    settings: Settings,
-    options: AppOptions,
-    ready: oneshot::Sender<anyhow::Result<(u16, Core)>>,
-    stop_requested: oneshot::Receiver<()>,
-) {
-    let system = actix_rt::System::new();
-    system.block_on(async move {
-        let application = match Application::build(settings, options).await {
-            Ok(application) => application,
-            Err(error) => {
-                let _ = ready.send(Err(error));
-                return;
-            }
-        };
-        let port = application.port();
-        let (server, core) = application.into_server();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        if ready.send(Ok((port, core))).is_ok() {
-            let _ = stop_requested.await;
-        }
-        handle.stop(false).await;
-    });
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Seeded {
-    thane_task: TaskId,
-    mumbai_task: TaskId,
-    thane_flag: FlagId,
-    mumbai_flag: FlagId,
 }
 
 /// Returns the ids of a page of tasks or flags.

@@ -4,17 +4,17 @@
 //! SQLite file and a virtual clock. Clients and requests are created in the
 //! database; WebSocket connections go to 127.0.0.1 only.
 
+#[path = "common/server.rs"]
+mod server;
+
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use chrono::{TimeZone as _, Utc};
 use diesel::prelude::*;
 use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -22,17 +22,17 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use sandesh::channels::memory::MemoryProvider;
 use sandesh::clock::{Clock as _, VirtualClock};
-use sandesh::config::Settings;
 use sandesh::db::chat::{ChatMessage, NewChatMessage};
 use sandesh::db::client_requests::{status, ClientRequest, NewClientRequest};
 use sandesh::db::clients::{Client, NewClient};
 use sandesh::db::ids::{ClientRequestId, CorporationId};
 use sandesh::db::schema::{chat_messages, corporations};
-use sandesh::db::staff::{NewStaffUser, Role, Scope, StaffId, StaffUser};
-use sandesh::db::{DbConnection, DbError};
-use sandesh::startup::{AppOptions, Application, Core};
-use sandesh::web::dashboard::password;
+use sandesh::db::staff::{Role, Scope, StaffId};
+use sandesh::db::DbConnection;
+use sandesh::startup::AppOptions;
 use sandesh::web::AppState;
+
+use server::{ServerThread, StaffSpec};
 
 const THANE: &str = "Thane Municipal Corporation";
 const PASSWORD: &str = "password for chat tests";
@@ -55,51 +55,30 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 // ----------------------------------------------------------------- server
 
+/// A running server with the demo NGO, on its own database and clock.
+/// Dropping it stops the server.
 struct Server {
     address: String,
     port: u16,
-    core: Core,
+    thread: ServerThread,
     clock: VirtualClock,
     http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
     _directory: tempfile::TempDir,
 }
 
 impl Server {
     async fn start() -> Server {
         let directory = tempfile::tempdir().expect("create a temporary folder");
-        let mut settings = Settings::load(None).expect("default settings load");
-        settings.server.host = "127.0.0.1".into();
-        settings.server.port = 0;
-        settings.server.workers = 2;
-        settings.database.url = directory.path().join("sandesh.db").to_str().expect("UTF-8 path").to_owned();
-        settings.chat.files_dir = directory.path().join("files").to_str().expect("UTF-8 path").to_owned();
+        let mut settings = server::loopback_settings(directory.path());
         settings.chat.max_file_bytes = MAX_FILE_BYTES;
-        settings.validate().expect("test settings are valid");
 
-        let clock = VirtualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 3, 30, 0).single().expect("valid instant"));
+        let clock = VirtualClock::new(server::virtual_start());
         let options =
             AppOptions { clock: Arc::new(clock.clone()), provider: Some(Arc::new(MemoryProvider::new())), demo: true };
-        let (ready_sender, ready) = oneshot::channel::<anyhow::Result<(u16, Core)>>();
-        let (stop, stop_requested) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("sandesh-chat".into())
-            .spawn(move || serve(settings, options, ready_sender, stop_requested))
-            .expect("spawn the server thread");
-        let (port, core) = ready.await.expect("server thread ended early").expect("application builds");
+        let thread = ServerThread::start("sandesh-chat", settings, options).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client builds");
 
-        Server {
-            address: format!("http://127.0.0.1:{port}"),
-            port,
-            core,
-            clock,
-            http,
-            stop: Some(stop),
-            thread: Some(thread),
-            _directory: directory,
-        }
+        Server { address: thread.address(), port: thread.port, thread, clock, http, _directory: directory }
     }
 
     async fn db<T, F>(&self, work: F) -> T
@@ -107,14 +86,16 @@ impl Server {
         F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.core.engine.database.run(move |connection| work(connection).map_err(DbError::from)).await.expect("query")
+        server::run_db(&self.thread.core.engine, work).await
     }
 
     fn state(&self) -> AppState {
+        let core = &self.thread.core;
         AppState {
-            engine: self.core.engine.clone(),
-            registry: self.core.registry.clone(),
-            chat: self.core.chat.clone(),
+            engine: core.engine.clone(),
+            registry: core.registry.clone(),
+            chat: core.chat.clone(),
+            outbox: core.outbox.clone(),
         }
     }
 
@@ -128,29 +109,15 @@ impl Server {
     /// Creates an active staff user of the Thane corporation and returns
     /// its id and a bearer token.
     async fn officer(&self, email: &str, role: Role) -> (StaffId, String) {
-        let hash = password::hash(PASSWORD).expect("hash the password");
-        let email_owned = email.to_owned();
-        let now = self.clock.now_naive();
-        let thane = self.thane().await;
-        let id = self
-            .db(move |connection| {
-                let user = StaffUser::insert(
-                    connection,
-                    &NewStaffUser {
-                        name: "Test Officer",
-                        email: &email_owned,
-                        designation: "Helper",
-                        role: role.as_str(),
-                        password_hash: &hash,
-                        active: true,
-                        created_at: now,
-                        password_changed_at: now,
-                    },
-                )?;
-                StaffUser::assign_corporation(connection, user.id, thane)?;
-                Ok(user.id)
-            })
-            .await;
+        let staff = StaffSpec {
+            name: "Test Officer",
+            email,
+            designation: "Helper",
+            role,
+            password: PASSWORD,
+            corporations: &[THANE],
+        };
+        let id = server::add_staff(&self.thread.core.engine, staff, self.clock.now_naive()).await;
         let reply = self
             .call(reqwest::Method::POST, "/api/v1/tokens", None, Some(json!({"email": email, "password": PASSWORD})))
             .await;
@@ -303,43 +270,6 @@ impl Server {
         upgrade.headers_mut().insert("Authorization", format!("Bearer {token}").parse().expect("header value"));
         tokio_tungstenite::connect_async(upgrade).await.map(|(socket, _)| socket)
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve(
-    settings: Settings,
-    options: AppOptions,
-    ready: oneshot::Sender<anyhow::Result<(u16, Core)>>,
-    stop_requested: oneshot::Receiver<()>,
-) {
-    let system = actix_rt::System::new();
-    system.block_on(async move {
-        let application = match Application::build(settings, options).await {
-            Ok(application) => application,
-            Err(error) => {
-                let _ = ready.send(Err(error));
-                return;
-            }
-        };
-        let port = application.port();
-        let (server, core) = application.into_server();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        if ready.send(Ok((port, core))).is_ok() {
-            let _ = stop_requested.await;
-        }
-        handle.stop(false).await;
-    });
 }
 
 // ------------------------------------------------------------- WebSocket

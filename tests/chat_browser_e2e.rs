@@ -228,6 +228,10 @@ async fn client_and_helper_chat_through_a_cut_connection() {
         .expect("accept");
     wait_for_chat(&helper).await;
 
+    // A new chat has no older messages to offer.
+    let older = client.find(Locator::Css("#chat .chat-older")).await.expect("the chat has an older-messages button");
+    assert!(!older.is_displayed().await.expect("read the button"), "a new chat offers no older messages");
+
     // Text both ways, in real time.
     say(&client, "Namaste, my mother needs a doctor").await;
     wait_for_messages(&helper, &["Namaste, my mother needs a doctor"]).await;

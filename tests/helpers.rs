@@ -597,3 +597,27 @@ async fn dashboard_chat_sends_and_uploads() {
     assert_eq!(colleague_download.status, StatusCode::NOT_FOUND);
     assert!(colleague_socket.is_err(), "a colleague must not join the chat of a taken request");
 }
+
+#[tokio::test]
+async fn non_numeric_ids_get_dashboard_404() {
+    let server = Server::start().await;
+    let (browser, _) = staff_browser(&server, OFFICER_EMAIL, Role::Officer, &[THANE_CORPORATION]).await;
+    let missing = browser.get("/dashboard/requests/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("There is no such page"), "not the dashboard's 404 page: {}", missing.body);
+
+    for path in
+        ["/dashboard/requests/abc", "/dashboard/requests/12x", "/dashboard/files/abc", "/dashboard/requests/abc/ws"]
+    {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(page.body, missing.body, "{path} differs from the dashboard's not-found page");
+    }
+
+    for action in ["accept", "release", "close", "reassign"] {
+        let token = browser.csrf_of("/dashboard/requests").await;
+        let page = browser.post(&format!("/dashboard/requests/abc/{action}"), &[("csrf_token", &token)]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{action}");
+        assert_eq!(page.body, missing.body, "{action} of abc differs from the dashboard's not-found page");
+    }
+}

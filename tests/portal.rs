@@ -692,3 +692,64 @@ async fn websocket_opens_for_the_owner() {
     let frame: serde_json::Value = serde_json::from_str(&text).expect("JSON frame");
     assert_eq!(frame["type"], "history", "{frame}");
 }
+
+#[tokio::test]
+async fn chat_times_use_the_business_zone() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema30", "en", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let request_id = create_request(&server, &browser).await;
+
+    let page = browser.get(&format!("/portal/requests/{request_id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let zone = server.engine.settings.zone();
+    let attribute = format!("data-time-zone=\"{}\"", zone.name());
+    assert!(page.body.contains(&attribute), "the chat section lacks {attribute}: {}", page.body);
+}
+
+#[tokio::test]
+async fn request_details_omit_required_marks() {
+    let server = Server::start().await;
+    for (login, language, required) in
+        [("seema31", "en", "(required)"), ("seema32", "hi", "(ज़रूरी)"), ("seema33", "mr", "(आवश्यक)")]
+    {
+        let client = add_client(&server, login, language, 24).await;
+        let browser = signed_in_browser(&server, &client).await;
+        let request_id = create_request(&server, &browser).await;
+
+        let page = browser.get(&format!("/portal/requests/{request_id}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("<dl class=\"details\">"), "{language} page has no detail list");
+        assert!(!page.body.contains(required), "the {language} detail list shows {required}: {}", page.body);
+    }
+}
+
+#[tokio::test]
+async fn non_numeric_ids_get_translated_404() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema34", "hi", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let missing = browser.get("/portal/requests/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("नहीं मिला"), "the not-found page is not in Hindi: {}", missing.body);
+
+    for path in ["/portal/requests/abc", "/portal/requests/12x", "/portal/files/abc", "/portal/requests/abc/ws"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        let content_type = page.headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+        assert!(content_type.starts_with("text/html"), "{path} is served as {content_type:?}");
+        assert_eq!(page.body, missing.body, "{path} differs from the translated not-found page");
+    }
+
+    let token = browser.csrf_of("/portal/").await;
+    let upload = browser
+        .client
+        .post(format!("{}/portal/requests/abc/files?name=x.pdf", server.address))
+        .header("x-csrf-token", token)
+        .body("%PDF-1.4\n")
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(upload.status(), StatusCode::NOT_FOUND);
+    assert_eq!(upload.text().await.expect("upload body"), missing.body);
+}

@@ -14,7 +14,7 @@ use common::{TestApp, TestConfig};
 use sandesh::db::clients::Client;
 use sandesh::db::inbound::{InboundMessage, NewWhatsAppMessage};
 use sandesh::db::outbound::OutboundMessage;
-use sandesh::db::schema::{clients, inbound_messages};
+use sandesh::db::schema::{client_sessions, clients, inbound_messages};
 use sandesh::web::dashboard::password;
 use whatsapp_support::*;
 
@@ -28,11 +28,46 @@ struct Setup {
 }
 
 async fn start() -> Setup {
+    start_with(|_| {}).await
+}
+
+/// Starts the application after `adjust` changed the test settings.
+async fn start_with(adjust: impl FnOnce(&mut TestConfig)) -> Setup {
     let graph = GraphStandIn::start().await;
     let mut config = TestConfig::new();
     enable_whatsapp(&mut config.settings, &graph.base_url);
+    adjust(&mut config);
     let app = TestApp::spawn(config).await;
     Setup { app, graph }
+}
+
+/// Signs in to the portal with the credentials of a WhatsApp reply and
+/// returns an HTTP client that carries the session cookie.
+async fn portal_session(address: &str, login: &str, password: &str) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client builds");
+    let form = browser.get(format!("{address}/portal/login")).send().await.expect("sign-in form");
+    let form = form.text().await.expect("sign-in form body");
+    let marker = r#"name="csrf_token" value=""#;
+    let start = form.find(marker).expect("sign-in form has a CSRF field") + marker.len();
+    let token = &form[start..start + form[start..].find('"').expect("CSRF value ends")];
+    let signed_in = browser
+        .post(format!("{address}/portal/login"))
+        .form(&[("csrf_token", token), ("login", login), ("password", password)])
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(signed_in.status(), 303, "sign-in of {login} failed");
+    browser
+}
+
+/// Returns the status of `GET /portal/` for a portal client.
+async fn portal_home_status(browser: &reqwest::Client, address: &str) -> u16 {
+    browser.get(format!("{address}/portal/")).send().await.expect("portal home").status().as_u16()
 }
 
 impl Setup {
@@ -265,6 +300,19 @@ async fn greeting_hi_stays_english() {
 }
 
 #[tokio::test]
+async fn english_welcome_offers_hindi_and_marathi() {
+    let setup = start().await;
+    let reply = setup.exchange("wamid.greeting.2", ASHA, "hi").await;
+    let text = reply.text();
+    assert!(text.contains("send ENGLISH, HINDI or MARATHI"), "reply {text:?}");
+    assert!(text.contains("हिंदी में जवाब के लिए हिंदी भेजें।"), "reply {text:?} lacks the Hindi line");
+    assert!(text.contains("मराठीत उत्तर हवे असल्यास मराठी पाठवा."), "reply {text:?} lacks the Marathi line");
+
+    setup.exchange("wamid.greeting.3", ASHA, "हिंदी").await;
+    assert_eq!(setup.client(ASHA).await.language, "hi", "the keyword the welcome names switches to Hindi");
+}
+
+#[tokio::test]
 async fn later_message_gets_link_without_password() {
     let setup = start().await;
     setup.exchange("wamid.first", ASHA, "hello").await;
@@ -310,6 +358,55 @@ async fn password_keyword_replaces_old_password() {
     let devanagari = setup.exchange("wamid.p3", ASHA, "पासवर्ड").await;
     let third = word_after(&devanagari.text(), "one-time password is ");
     assert!(password::verify(&third, &setup.client(ASHA).await.password_hash));
+}
+
+#[tokio::test]
+async fn new_password_ends_portal_sessions() {
+    let setup = start().await;
+    let welcome = setup.exchange("wamid.s1", ASHA, "hello").await;
+    let text = welcome.text();
+    let (login, password) = (word_after(&text, "Login: "), word_after(&text, "One-time password: "));
+    let lost_phone = portal_session(&setup.app.address, &login, &password).await;
+    assert_eq!(portal_home_status(&lost_phone, &setup.app.address).await, 200);
+
+    let reply = setup.exchange("wamid.s2", ASHA, "PASSWORD").await;
+    let client_id = setup.client(ASHA).await.id;
+    let sessions: i64 = setup
+        .app
+        .db(move |connection| {
+            client_sessions::table.filter(client_sessions::client_id.eq(client_id)).count().get_result(connection)
+        })
+        .await;
+    assert_eq!(sessions, 0, "new credentials must end every portal session");
+    assert_eq!(
+        portal_home_status(&lost_phone, &setup.app.address).await,
+        303,
+        "the old session still opens the portal"
+    );
+
+    let new_password = word_after(&reply.text(), "one-time password is ");
+    let new_phone = portal_session(&setup.app.address, &login, &new_password).await;
+    assert_eq!(portal_home_status(&new_phone, &setup.app.address).await, 200);
+}
+
+#[tokio::test]
+async fn reply_does_not_wait_for_outbox_poll() {
+    // With an hour-long poll, only a wake-up from the webhook can send the
+    // reply within the test.
+    let setup = start_with(|config| config.settings.outbox.poll_interval_ms = 3_600_000).await;
+    // The outbox runs one round when it starts. The message must come
+    // after that round, so that only a wake-up can send its reply.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    setup.deliver(&one_text("wamid.wake.1", ASHA, "Asha Patil", "hello")).await;
+    while setup.graph.received().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the reply was not sent within 15 s; it waits for the outbox poll"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(setup.graph.received()[0].to(), "+919876543210");
 }
 
 #[tokio::test]

@@ -9,6 +9,8 @@ whatsapp-welcome =
     लॉगिन: { $login }
     एक-बार का पासवर्ड: { $password } (एक बार, { $expires } तक चलेगा)
     { -whatsapp-switch-language }
+    For replies in English, send ENGLISH.
+    मराठीत उत्तर हवे असल्यास मराठी पाठवा.
 whatsapp-new-password =
     आपका नया एक-बार का पासवर्ड { $password } है ({ $expires } तक, एक बार चलेगा)। पुराना पासवर्ड अब नहीं चलेगा।
     यहाँ लॉगिन करें: { $link }

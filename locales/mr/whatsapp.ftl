@@ -9,6 +9,8 @@ whatsapp-welcome =
     लॉगिन: { $login }
     एकदाच वापरायचा पासवर्ड: { $password } (एकदाच, { $expires } पर्यंत चालेल)
     { -whatsapp-switch-language }
+    For replies in English, send ENGLISH.
+    हिंदी में जवाब के लिए हिंदी भेजें।
 whatsapp-new-password =
     तुमचा नवीन एकदाच वापरायचा पासवर्ड { $password } आहे ({ $expires } पर्यंत, एकदाच चालेल). जुना पासवर्ड आता चालणार नाही.
     येथे लॉगिन करा: { $link }

@@ -18,6 +18,9 @@ pub enum ChatError {
     /// 403: the viewer may read the chat but not post in it.
     #[error("{0}")]
     Forbidden(String),
+    /// 401: the sign-in of a WebSocket ended while it was open.
+    #[error("{0}")]
+    SignInEnded(String),
     /// 404: a missing request or file, or one the viewer may not see.
     #[error("{0}")]
     NotFound(String),
@@ -77,6 +80,7 @@ impl ResponseError for ChatError {
     fn status_code(&self) -> StatusCode {
         match self {
             ChatError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ChatError::SignInEnded(_) => StatusCode::UNAUTHORIZED,
             ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
             ChatError::NotFound(_) => StatusCode::NOT_FOUND,
             ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

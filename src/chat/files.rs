@@ -36,14 +36,15 @@ pub fn sniff(content: &[u8]) -> Sniffed {
 }
 
 /// Cleans an uploaded name for display: keeps the last path part, drops
-/// control and quoting characters, shortens it, and makes it end in
-/// `extension`, the detected type's (a PDF named `photo.png` becomes
-/// `photo.png.pdf`).
+/// control, bidirectional-formatting and quoting characters, shortens it,
+/// and makes it end in `extension`, the detected type's (a PDF named
+/// `photo.png` becomes `photo.png.pdf`).
 pub fn display_name(uploaded: &str, extension: Option<&str>) -> String {
     let last_part = uploaded.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last_part
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\'' | '<' | '>' | ':' | '|' | '?' | '*' | ';' | '%'))
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .filter(|c| !matches!(c, '"' | '\'' | '<' | '>' | ':' | '|' | '?' | '*' | ';' | '%'))
         .collect();
     let cleaned = cleaned.trim().trim_matches('.').trim();
     let mut name: String = cleaned.chars().take(MAX_NAME_CHARS).collect();
@@ -60,6 +61,15 @@ pub fn display_name(uploaded: &str, extension: Option<&str>) -> String {
         }
     }
     name
+}
+
+/// Returns whether `c` is a Unicode bidirectional formatting character
+/// (Unicode Standard Annex 9: embeddings, overrides, isolates and marks).
+/// A name such as `invoice\u{202E}fdp.exe` would otherwise display as
+/// `invoiceexe.pdf`. Zero-width joiners stay, because Devanagari spelling
+/// needs them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Returns an ASCII-only form of `name` for the plain `filename=` parameter
@@ -140,6 +150,16 @@ mod tests {
         assert_eq!(display_name("...", Some("png")), "file.png");
         assert_eq!(display_name("रिपोर्ट.pdf", Some("pdf")), "रिपोर्ट.pdf");
         assert_eq!(display_name(&"x".repeat(500), None).chars().count(), MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn display_names_lose_bidi_controls() {
+        assert_eq!(display_name("invoice\u{202E}fdp.exe", None), "invoicefdp.exe");
+        assert_eq!(display_name("\u{2067}scan\u{2069}.pdf", Some("pdf")), "scan.pdf");
+        assert_eq!(display_name("a\u{200F}b\u{061C}c\u{202A}d.png", Some("png")), "abcd.png");
+        assert_eq!(display_name("\u{202E}\u{202C}", Some("pdf")), "file.pdf");
+        // Devanagari conjuncts need the zero-width joiner and non-joiner.
+        assert_eq!(display_name("क्\u{200D}ष.pdf", Some("pdf")), "क्\u{200D}ष.pdf");
     }
 
     #[test]

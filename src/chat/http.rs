@@ -11,6 +11,7 @@ use actix_web::http::header::{self, Charset, ContentDisposition, DispositionPara
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 
+use super::credential::Credential;
 use super::files::{ascii_fallback, display_name, random_stored_name, sha256_hex, sniff, stored_path, write_stored};
 use super::protocol::{load_views, with_prefix, FileView, MessageView, PostInput};
 use super::room::{ask_room, read_only_reason, AccessChanged, Post};
@@ -68,11 +69,14 @@ async fn visible_request(
 /// Upgrades `request` to the WebSocket of the chat of `request_id`. With
 /// `after`, the first history frame has every message after that id (at
 /// most [`super::room::MAX_MISSED_MESSAGES`]); without it, the latest page.
+/// `credential` is the sign-in that authenticated `viewer`; the socket is
+/// closed with 1008 once it ends (see [`super::credential`]).
 pub async fn connect(
     state: &AppState,
     request: &HttpRequest,
     body: web::Payload,
     viewer: Viewer,
+    credential: Credential,
     request_id: ClientRequestId,
     after: Option<ChatMessageId>,
 ) -> Result<HttpResponse, ChatError> {
@@ -81,14 +85,34 @@ pub async fn connect(
         ChatError::BadRequest(format!("WebSocket handshake failed: {error}; open this address with a WebSocket client"))
     })?;
     let setup = SessionSetup {
+        engine: state.engine.clone(),
         registry: state.chat.clone(),
         request_id,
         viewer,
+        credential,
         after,
         files_prefix: files_prefix_for(request.path()).to_owned(),
     };
     actix_web::rt::spawn(session::run(setup, ws_session, stream));
     Ok(response)
+}
+
+/// Returns whether the request's `Origin` header, when present, names the
+/// host the request was sent to. Browsers send the page's origin with every
+/// WebSocket handshake, and a cookie-authenticated handshake from a page of
+/// another site must be rejected (cross-site WebSocket hijacking). Requests
+/// without the header (clients other than browsers) pass, because they
+/// carry no ambient cookie.
+pub fn same_origin(request: &HttpRequest) -> bool {
+    let Some(origin) = request.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let host = request.headers().get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
 /// Reads an upload body, stopping as soon as it passes
@@ -321,8 +345,37 @@ pub async fn post_message(
     prefix: &str,
 ) -> Result<(MessageView, bool), ChatError> {
     let (_room, answer) =
-        ask_room(&state.chat, request_id, || Post { viewer: viewer.clone(), input: input.clone(), member: None })
+        ask_room(&state.chat, request_id, || Post {
+            viewer: viewer.clone(),
+            input: input.clone(),
+            member: None,
+            credential: None,
+        })
             .await?;
     let (view, created) = answer?;
     Ok((with_prefix(&view, prefix), created))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn origin_must_match_host() {
+        let same = TestRequest::default()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::ORIGIN, "http://127.0.0.1:8080"))
+            .to_http_request();
+        let other = TestRequest::default()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::ORIGIN, "https://evil.example"))
+            .to_http_request();
+        let none = TestRequest::default().insert_header((header::HOST, "127.0.0.1:8080")).to_http_request();
+
+        assert!(same_origin(&same));
+        assert!(!same_origin(&other));
+        assert!(same_origin(&none));
+    }
 }

@@ -6,6 +6,7 @@
 //! the viewer and then call the helpers in [`http`].
 
 pub mod assets;
+pub mod credential;
 pub mod error;
 pub mod files;
 pub mod http;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::mpsc;
 
+use super::credential::{CheckKind, Credential};
 use super::protocol::{load_views, MessageView, PostInput, ServerFrame};
 use super::ChatError;
 use crate::db::chat::{self, ChatFile, ChatMessage, NewChatMessage};
@@ -43,6 +44,7 @@ pub enum Outgoing {
 #[derive(Debug)]
 struct Member {
     viewer: Viewer,
+    credential: Credential,
     queue: mpsc::Sender<Outgoing>,
 }
 
@@ -125,6 +127,7 @@ fn offer_to(request_id: ClientRequestId, member: MemberId, queue: &mpsc::Sender<
 pub struct Join {
     pub member: MemberId,
     pub viewer: Viewer,
+    pub credential: Credential,
     pub queue: mpsc::Sender<Outgoing>,
     pub after: Option<ChatMessageId>,
 }
@@ -160,7 +163,8 @@ impl Handler<Join> for ChatRoom {
                 Ok(Some((messages, has_more))) => {
                     let history = Arc::new(ServerFrame::History { messages, has_more });
                     if room.offer(join.member, &join.queue, Outgoing::Frame(history)) {
-                        room.members.insert(join.member, Member { viewer: join.viewer, queue: join.queue });
+                        let member = Member { viewer: join.viewer, credential: join.credential, queue: join.queue };
+                        room.members.insert(join.member, member);
                         room.idle_reported = false;
                     }
                     Ok(())
@@ -198,6 +202,10 @@ pub struct Post {
     pub viewer: Viewer,
     pub input: PostInput,
     pub member: Option<MemberId>,
+    /// The sign-in of a WebSocket sender, checked in the transaction that
+    /// stores the message; `None` for a REST post, whose request was
+    /// authenticated just before.
+    pub credential: Option<Credential>,
 }
 
 impl Handler<Post> for ChatRoom {
@@ -207,13 +215,20 @@ impl Handler<Post> for ChatRoom {
         let request_id = self.request_id;
         let database = self.engine.database.clone();
         let now = self.engine.clock.now_naive();
+        let engine = self.engine.clone();
         let viewer = post.viewer;
         let input = post.input;
         let member = post.member;
+        let credential = post.credential;
         let store = async move {
             database
                 .run(move |connection| {
                     write_transaction(connection, |connection| {
+                        if let Some(credential) = &credential {
+                            if !credential.is_live(connection, &engine, now, CheckKind::Activity)? {
+                                return Err(ChatError::SignInEnded(credential.ended_reason()));
+                            }
+                        }
                         store_message(connection, request_id, &viewer, &input, now)
                     })
                 })
@@ -383,8 +398,9 @@ impl Handler<Older> for ChatRoom {
     }
 }
 
-/// Checks every member against the request's current state: members who
-/// can no longer see it are disconnected, the rest get a `status` frame.
+/// Checks every member against the request's current state and its own
+/// sign-in: members who can no longer see the request, or whose sign-in
+/// ended, are disconnected; the rest get a `status` frame.
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct CheckAccess;
@@ -395,21 +411,41 @@ impl Handler<CheckAccess> for ChatRoom {
     fn handle(&mut self, _check: CheckAccess, _ctx: &mut Self::Context) -> Self::Result {
         let request_id = self.request_id;
         let database = self.engine.database.clone();
+        let engine = self.engine.clone();
+        let now = self.engine.clock.now_naive();
+        let credentials: Vec<(MemberId, Credential)> =
+            self.members.iter().map(|(member, entry)| (*member, entry.credential.clone())).collect();
         let load = async move {
-            database.run(move |connection| ClientRequest::find(connection, request_id).map_err(DbError::from)).await
+            database
+                .run(move |connection| {
+                    let request = ClientRequest::find(connection, request_id)?;
+                    let mut ended = Vec::new();
+                    for (member, credential) in &credentials {
+                        if !credential.is_live(connection, &engine, now, CheckKind::Periodic)? {
+                            ended.push(*member);
+                        }
+                    }
+                    Ok::<_, DbError>((request, ended))
+                })
+                .await
         };
         AtomicResponse::new(Box::pin(load.into_actor(self).map(move |loaded, room, _ctx| {
-            let request = match loaded {
-                Ok(request) => request,
+            let (request, ended) = match loaded {
+                Ok(loaded) => loaded,
                 Err(error) => {
                     // Keeping members whose access may be gone is worse than
                     // making them reconnect, so every session is closed.
                     tracing::error!(%error, %request_id, "re-checking chat access failed; closing every session");
-                    None
+                    (None, Vec::new())
                 }
             };
             let members = std::mem::take(&mut room.members);
             for (member, entry) in members {
+                if ended.contains(&member) {
+                    tracing::info!(%request_id, member, credential = ?entry.credential, "closed a chat session whose sign-in ended");
+                    room.offer(member, &entry.queue, Outgoing::Close(entry.credential.ended_reason()));
+                    continue;
+                }
                 let keep = request.as_ref().filter(|request| entry.viewer.can_see(request));
                 match keep {
                     Some(request) => {

@@ -13,7 +13,10 @@ pub mod onboarding;
 
 use std::time::Duration;
 
+use actix::Addr;
 use chrono::{DateTime, NaiveDateTime};
+
+use crate::actors::outbox::{Outbox, Wake};
 
 use crate::channels::whatsapp::payload::{IncomingMessage, StatusReport};
 use crate::db::ids::InboundId;
@@ -44,6 +47,9 @@ pub struct NewMessage {
 pub struct StoredNotification {
     /// Messages stored for the first time, in payload order.
     pub new: Vec<NewMessage>,
+    /// Messages stored as processed because they need no reply, such as
+    /// reactions.
+    pub not_answered: usize,
     /// Messages whose id was stored before (a repeated delivery).
     pub repeated: usize,
     /// Status reports applied to an outbound message.
@@ -62,6 +68,32 @@ fn sender_of(whatsapp_id: &str) -> String {
     }
 }
 
+/// Returns the outcome stored for a message type that gets no reply: a
+/// reaction to an earlier message, a type the Cloud API cannot deliver
+/// (`unsupported`), or a `system` notice such as a changed number. A reply
+/// to those would repeat the portal link after every thumbs-up.
+fn outcome_without_reply(kind: &str) -> Option<&'static str> {
+    match kind {
+        "reaction" => Some("reaction_stored"),
+        "unsupported" => Some("unsupported_stored"),
+        "system" => Some("system_stored"),
+        _ => None,
+    }
+}
+
+/// Returns the text stored for a message. For a tapped button or list row
+/// it is the label, unless only the value it was defined with is a keyword
+/// (a `PASSWORD` payload on a "Get a new password" button): then it is that
+/// value, so the reply treats the tap as the keyword.
+fn text_to_store(message: &IncomingMessage) -> &str {
+    match &message.reply_value {
+        Some(value) if keywords::parse(&message.text, false).is_none() && keywords::parse(value, false).is_some() => {
+            value
+        }
+        _ => &message.text,
+    }
+}
+
 /// Stores the messages and applies the status reports of one webhook call
 /// in one write transaction. A message id that is already stored is
 /// skipped, so a retried delivery changes nothing.
@@ -76,6 +108,7 @@ pub fn store_notification(
         for message in messages {
             let sender = sender_of(&message.whatsapp_id);
             let media = message.media.as_ref();
+            let no_reply = outcome_without_reply(&message.kind);
             let inserted = InboundMessage::insert_whatsapp_once(
                 connection,
                 &NewWhatsAppMessage {
@@ -83,18 +116,21 @@ pub fn store_notification(
                     provider_message_id: &message.message_id,
                     sender: &sender,
                     recipient: &message.phone_number_id,
-                    text: &message.text,
+                    text: text_to_store(message),
                     received_at: now,
-                    status: status::RECEIVED,
+                    status: if no_reply.is_some() { status::PROCESSED } else { status::RECEIVED },
+                    outcome: no_reply,
+                    processed_at: no_reply.map(|_| now),
                     media_kind: media.map(|media| media.kind),
                     media_id: media.and_then(|media| media.id.as_deref()),
                     media_mime_type: media.and_then(|media| media.mime_type.as_deref()),
                     media_filename: media.and_then(|media| media.filename.as_deref()),
                 },
             )?;
-            match inserted {
-                Some(id) => stored.new.push(NewMessage { id, profile_name: message.profile_name.clone() }),
-                None => stored.repeated += 1,
+            match (inserted, no_reply) {
+                (Some(_), Some(_)) => stored.not_answered += 1,
+                (Some(id), None) => stored.new.push(NewMessage { id, profile_name: message.profile_name.clone() }),
+                (None, _) => stored.repeated += 1,
             }
         }
         for report in statuses {
@@ -181,16 +217,20 @@ pub async fn process_pending(engine: &Engine) -> Result<usize, DbError> {
 }
 
 /// Starts the background task that replies to stored messages still
-/// waiting, now and every [`SWEEP_INTERVAL`]. Must run inside an actix
-/// or tokio runtime; the task ends with it.
-pub fn spawn_sweeper(engine: Engine) {
+/// waiting, now and every [`SWEEP_INTERVAL`], and wakes `outbox` after
+/// queueing replies. It must run inside an actix or tokio runtime, and it
+/// ends with that runtime.
+pub fn spawn_sweeper(engine: Engine, outbox: Addr<Outbox>) {
     actix_rt::spawn(async move {
         let mut interval = actix_rt::time::interval(SWEEP_INTERVAL);
         loop {
             interval.tick().await;
             match process_pending(&engine).await {
                 Ok(0) => {}
-                Ok(count) => tracing::info!(count, "replied to stored WhatsApp messages that were still waiting"),
+                Ok(count) => {
+                    tracing::info!(count, "replied to stored WhatsApp messages that were still waiting");
+                    outbox.do_send(Wake);
+                }
                 Err(error) => tracing::error!(%error, "looking for unanswered WhatsApp messages failed"),
             }
         }

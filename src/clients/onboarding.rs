@@ -1,15 +1,17 @@
 //! Replies to a stored WhatsApp message: the first message from a WhatsApp
 //! id creates a client with a login and a one-time password, later ones
 //! get the portal link again, and keywords switch the language or issue
-//! new credentials. Each reply is queued in the outbox on channel
-//! `whatsapp` in the same write transaction that marks the message
-//! processed, so a message gets one reply even when two workers race.
+//! new credentials. New credentials also end the client's portal sessions.
+//! Each reply is queued in the outbox on channel `whatsapp` in the same
+//! write transaction that marks the message processed, so a message gets
+//! one reply even when two workers race.
 
 use chrono::{Duration, NaiveDateTime};
 
 use super::credentials::{new_login, new_password};
 use super::keywords::{detect_language, parse, Command};
 use crate::booking::BookingContext;
+use crate::db::client_sessions::ClientSession;
 use crate::db::clients::{Client, NewClient};
 use crate::db::ids::{ClientId, InboundId};
 use crate::db::inbound::{status, InboundMessage};
@@ -29,7 +31,8 @@ const LOGIN_ATTEMPTS: usize = 20;
 pub enum Onboarded {
     /// A new client with credentials.
     Created { client_id: ClientId },
-    /// New credentials replaced the old password.
+    /// New credentials replaced the old password and ended every portal
+    /// session of the client.
     NewCredentials { client_id: ClientId },
     /// The client's language changed.
     LanguageSet { client_id: ClientId, language: Language },
@@ -174,6 +177,12 @@ pub fn reply_to(
                         let expires_at = password_expiry(context, now);
                         Client::set_password(connection, client.id, &credentials.hash, expires_at)?;
                         client.password_expires_at = expires_at;
+                        // New credentials usually mean a lost or handed-on
+                        // phone, so no browser stays signed in with the old ones.
+                        let ended = ClientSession::delete_all_of(connection, client.id)?;
+                        if ended > 0 {
+                            tracing::info!(client_id = %client.id, sessions = ended, "ended portal sessions for new credentials");
+                        }
                         (Onboarded::NewCredentials { client_id: client.id }, client, Some(credentials.password))
                     }
                     None => (Onboarded::LinkSent { client_id: client.id }, client, None),
@@ -278,4 +287,55 @@ fn queue_reply(
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sms::Catalog;
+
+    /// The Cloud API's maximum length of a text message body, in characters.
+    const MAX_WHATSAPP_TEXT: usize = 4096;
+
+    /// Each language, the welcome line in its script for switching to it,
+    /// and the keyword that line names.
+    const SWITCH_LINES: [(Language, &str, &str); 3] = [
+        (Language::En, "For replies in English, send ENGLISH.", "ENGLISH"),
+        (Language::Hi, "हिंदी में जवाब के लिए हिंदी भेजें।", "हिंदी"),
+        (Language::Mr, "मराठीत उत्तर हवे असल्यास मराठी पाठवा.", "मराठी"),
+    ];
+
+    fn welcome(catalog: &Catalog, language: Language) -> String {
+        let link = format!("https://portal.example.org/portal/login?login={}&lang={}", "k7m2q9xa", language.code());
+        let args = [
+            ("link", link.as_str()),
+            ("login", "k7m2q9xa"),
+            ("password", "r4t8wc2n6p"),
+            ("expires", "02-03-2026 09:00"),
+        ];
+        catalog.render(language, "whatsapp-welcome", &args).expect("the welcome renders").text
+    }
+
+    #[test]
+    fn welcome_names_each_language_in_its_script() {
+        let catalog = Catalog::load().expect("catalogues load");
+        for reply_language in Language::ALL {
+            let text = welcome(&catalog, reply_language);
+            for (language, line, keyword) in SWITCH_LINES {
+                if language != reply_language {
+                    assert!(text.contains(line), "the {reply_language} welcome lacks {line:?}: {text}");
+                }
+                assert_eq!(parse(keyword, true), Some(Command::SetLanguage(language)), "keyword {keyword}");
+            }
+        }
+    }
+
+    #[test]
+    fn welcome_fits_one_whatsapp_message() {
+        let catalog = Catalog::load().expect("catalogues load");
+        for language in Language::ALL {
+            let length = welcome(&catalog, language).chars().count();
+            assert!(length <= MAX_WHATSAPP_TEXT, "the {language} welcome has {length} characters");
+        }
+    }
 }

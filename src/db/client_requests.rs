@@ -115,6 +115,12 @@ pub enum AssignError {
     NotOpen { id: ClientRequestId, status: String },
     #[error("you already hold {held} open requests, the limit is {limit}: close one before taking another")]
     LimitReached { held: i64, limit: u32 },
+    /// Reassigning to an officer who is at the limit; the message is about
+    /// that officer, not about the admin who reassigns.
+    #[error(
+        "staff user {staff} already holds {held} open requests, the limit is {limit}: choose another officer, or ask them to close or release one"
+    )]
+    HelperLimitReached { staff: StaffId, held: i64, limit: u32 },
     #[error("staff user {0} is not an active officer of the request's corporation")]
     NotEligible(StaffId),
     #[error(transparent)]
@@ -178,6 +184,16 @@ impl ClientRequest {
             .get_result(connection)
     }
 
+    /// Returns the ids of the requests assigned to `staff`, oldest first.
+    pub fn assigned_to(connection: &mut DbConnection, staff: StaffId) -> QueryResult<Vec<ClientRequestId>> {
+        client_requests::table
+            .filter(client_requests::helper_id.eq(staff))
+            .filter(client_requests::status.eq(status::ASSIGNED))
+            .order(client_requests::id.asc())
+            .select(client_requests::id)
+            .load(connection)
+    }
+
     /// Gives open request `id` to `staff`, who must see it and hold fewer
     /// than `limit` open requests. Run it inside a write transaction.
     pub fn accept(
@@ -236,7 +252,10 @@ impl ClientRequest {
         if !staff_scope.allows(request.corporation_id) {
             return Err(AssignError::NotEligible(staff));
         }
-        Self::assign(connection, &request, staff, limit, now)
+        Self::assign(connection, &request, staff, limit, now).map_err(|error| match error {
+            AssignError::LimitReached { held, limit } => AssignError::HelperLimitReached { staff, held, limit },
+            other => other,
+        })
     }
 
     fn assign(

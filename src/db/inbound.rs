@@ -57,7 +57,9 @@ pub struct NewInboundMessage<'a> {
     pub processed_at: Option<NaiveDateTime>,
 }
 
-/// A WhatsApp message as the webhook stores it, waiting for processing.
+/// A WhatsApp message as the webhook stores it: `received` and waiting
+/// for processing, or already `processed` with an outcome and
+/// `processed_at` when it needs no reply.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = inbound_messages)]
 pub struct NewWhatsAppMessage<'a> {
@@ -68,6 +70,8 @@ pub struct NewWhatsAppMessage<'a> {
     pub text: &'a str,
     pub received_at: NaiveDateTime,
     pub status: &'a str,
+    pub outcome: Option<&'a str>,
+    pub processed_at: Option<NaiveDateTime>,
     pub media_kind: Option<&'a str>,
     pub media_id: Option<&'a str>,
     pub media_mime_type: Option<&'a str>,

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod health;
 pub mod portal;
 pub mod query;
+pub mod session_common;
 pub mod sms_inbound;
 pub mod whatsapp;
 
@@ -15,6 +16,7 @@ use actix_web::web;
 use futures_util::FutureExt as _;
 use tracing::Instrument as _;
 
+use crate::actors::outbox::Outbox;
 use crate::actors::registry::AgentRegistry;
 use crate::chat::room::ChatRooms;
 use crate::engine::Engine;
@@ -26,6 +28,9 @@ pub struct AppState {
     pub registry: Addr<AgentRegistry>,
     /// The chat rooms of client requests.
     pub chat: Addr<ChatRooms>,
+    /// The outbox, which handlers wake after queueing replies so that they
+    /// go out before its next poll.
+    pub outbox: Addr<Outbox>,
 }
 
 /// Registers every route.

@@ -1,16 +1,20 @@
 //! The WhatsApp Cloud API webhook at `/whatsapp/webhook`. `GET` handles
 //! Meta's verification handshake. `POST` checks the `X-Hub-Signature-256`
 //! HMAC of the raw body, stores every message and applies every status
-//! report in one transaction, responds with 200, and only then replies to
-//! the clients, because Meta retries deliveries that get no quick 200.
+//! report in one transaction, skipping (and logging) the items that do not
+//! fit, responds with 200, and only then replies to
+//! the clients, because Meta retries deliveries that get no quick 200. The
+//! replies are queued in the outbox, which is woken to send them at once.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
 use secrecy::ExposeSecret as _;
 use subtle::ConstantTimeEq as _;
 
 use super::query::Params;
 use super::AppState;
-use crate::channels::whatsapp::payload::Notification;
+use crate::actors::outbox::Wake;
+use crate::channels::whatsapp::payload::{Flattened, Notification};
 use crate::channels::whatsapp::signature::{self, SignatureError};
 use crate::clients::{self, masked_sender};
 use crate::db::DbError;
@@ -22,12 +26,41 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Registers `GET` and `POST /whatsapp/webhook`.
 pub fn routes(config: &mut web::ServiceConfig) {
-    config.service(
-        web::resource("/whatsapp/webhook")
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .route(web::get().to(verify))
-            .route(web::post().to(receive)),
-    );
+    config.service(web::resource("/whatsapp/webhook").route(web::get().to(verify)).route(web::post().to(receive)));
+}
+
+/// Reads the request body, or returns 413 naming the limit once it
+/// passes [`MAX_BODY_BYTES`]. A `Content-Length` over the limit is
+/// rejected before anything is read.
+async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<web::Bytes, HttpResponse> {
+    let too_large = |bytes: String| {
+        tracing::warn!(peer = %peer_of(request), bytes = %bytes, limit = MAX_BODY_BYTES, "rejected a WhatsApp webhook call over the size limit");
+        text_response(
+            HttpResponse::PayloadTooLarge(),
+            format!("the webhook body is larger than the limit of {MAX_BODY_BYTES} bytes\n"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if let Some(declared) = declared.filter(|&declared| declared > MAX_BODY_BYTES as u64) {
+        return Err(too_large(declared.to_string()));
+    }
+
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| {
+            tracing::warn!(peer = %peer_of(request), %error, "reading a WhatsApp webhook body failed");
+            text_response(HttpResponse::BadRequest(), format!("reading the body failed: {error}\n"))
+        })?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large(format!("more than {MAX_BODY_BYTES}")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 fn text_response(mut builder: actix_web::HttpResponseBuilder, body: String) -> HttpResponse {
@@ -78,11 +111,15 @@ pub async fn verify(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
 
 /// Receives one notification; see the module documentation for the order
 /// of steps.
-pub async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub async fn receive(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let settings = &state.engine.settings.whatsapp;
     if !settings.enabled {
         return disabled();
     }
+    let body = match read_body(&request, payload).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
 
     let header = request.headers().get(signature::HEADER).map(|value| value.to_str().unwrap_or("invalid"));
     if let Err(error) = signature::verify(settings.app_secret.expose_secret().as_bytes(), header, &body) {
@@ -96,10 +133,10 @@ pub async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Ap
         return text_response(HttpResponse::Unauthorized(), format!("{error}: {hint}\n"));
     }
 
-    let notification: Notification = match serde_json::from_slice(&body) {
+    let notification = match Notification::parse(&body) {
         Ok(notification) => notification,
         Err(error) => {
-            tracing::warn!(%error, bytes = body.len(), "rejected a signed WhatsApp webhook call with invalid JSON");
+            tracing::warn!(%error, bytes = body.len(), "rejected a signed WhatsApp webhook call with an invalid envelope");
             return text_response(
                 HttpResponse::BadRequest(),
                 format!("invalid WhatsApp notification: {error}; expected the Cloud API webhook JSON\n"),
@@ -113,9 +150,9 @@ pub async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Ap
         return HttpResponse::Ok().finish();
     }
 
-    let (messages, statuses, missing) = notification.flatten();
-    for message in &missing {
-        tracing::warn!(message_id = %message.message_id, "ignored a WhatsApp message without a sender id");
+    let Flattened { messages, statuses, skipped } = notification.flatten();
+    for item in &skipped {
+        tracing::warn!(location = %item.location, reason = %item.reason, "skipped part of a WhatsApp notification");
     }
     let senders: Vec<String> = messages.iter().map(|message| masked_sender(&message.whatsapp_id)).collect();
     let now = state.engine.clock.now_naive();
@@ -146,8 +183,10 @@ pub async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Ap
 
     tracing::info!(
         new = stored.new.len(),
+        not_answered = stored.not_answered,
         repeated = stored.repeated,
         statuses = stored.statuses_applied,
+        skipped = skipped.len(),
         senders = ?senders,
         "stored a WhatsApp notification"
     );
@@ -156,9 +195,16 @@ pub async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Ap
     }
 
     let engine = state.engine.clone();
+    let outbox = state.outbox.clone();
     actix_rt::spawn(async move {
+        let mut replied = false;
         for message in stored.new {
-            clients::process(&engine, message.id, Some(message.profile_name)).await;
+            replied |= clients::process(&engine, message.id, Some(message.profile_name)).await.is_some();
+        }
+        // The replies are queued now. Without a wake-up they would wait
+        // for the outbox's next poll.
+        if replied {
+            outbox.do_send(Wake);
         }
     });
     HttpResponse::Ok().finish()

@@ -8,33 +8,32 @@
 //! loopback server.
 
 #![allow(dead_code, reason = "each browser test file uses a different part of the harness")]
+
+#[path = "../common/server.rs"]
+pub mod server;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use secrecy::SecretString;
 use serde_json::json;
-use tokio::sync::oneshot;
 
 use sandesh::channels::memory::MemoryProvider;
 use sandesh::clock::{Clock as _, SystemClock};
-use sandesh::config::Settings;
-use sandesh::db::flags::FlaggedMessage;
-use sandesh::db::ids::CorporationId;
-use sandesh::db::schema::corporations;
-use sandesh::db::staff::{NewStaffUser, Role, StaffUser};
-use sandesh::db::tasks::Task;
-use sandesh::db::{DbConnection, DbError};
+use sandesh::db::staff::Role;
+use sandesh::db::DbConnection;
 use sandesh::engine::Engine;
-use sandesh::startup::{AppOptions, Application, Core};
-use sandesh::web::dashboard::password;
+use sandesh::startup::AppOptions;
+
+use server::{ServerThread, StaffSpec};
+#[allow(unused_imports, reason = "each browser test file uses a different part of the harness")]
+pub use server::{MUMBAI_AGENT_PHONE, THANE_AGENT_PHONE, THANE_CORPORATION, WAIT_TIMEOUT};
 
 /// The shared secret of the test webhook.
 pub const TOKEN: &str = "browser-test-token";
@@ -44,11 +43,6 @@ pub const ADMIN_PASSWORD: &str = "admin password for browser tests";
 pub const OFFICER_EMAIL: &str = "officer.thane@ngo.example";
 pub const OFFICER_PASSWORD: &str = "officer password for browser tests";
 
-/// Demo agent 12 works at Thane facilities, agent 15 in Mumbai.
-pub const THANE_AGENT_PHONE: &str = "+919812345678";
-pub const MUMBAI_AGENT_PHONE: &str = "+919812345679";
-pub const THANE_CORPORATION: &str = "Thane Municipal Corporation";
-
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -57,52 +51,35 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// running. The system's temporary folder when unset.
 pub const RUN_ROOT_VARIABLE: &str = "BROWSER_E2E_RUN_ROOT";
 
-/// How long to wait for the engine, chromedriver or a page before failing.
-pub const WAIT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often page helpers look at the page again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 // ----------------------------------------------------------------- server
 
-/// A running server with the demo NGO on the system clock.
+/// A running server with the demo NGO on the system clock. Dropping it
+/// stops the server.
 pub struct Server {
     pub address: String,
     pub engine: Engine,
     pub database_url: String,
-    pub stop: Option<oneshot::Sender<()>>,
-    pub thread: Option<JoinHandle<()>>,
-    pub _directory: tempfile::TempDir,
+    thread: ServerThread,
+    _directory: tempfile::TempDir,
 }
 
 impl Server {
     pub async fn start() -> Server {
         let directory = tempfile::tempdir().expect("create a temporary folder");
-        let database_url = directory.path().join("sandesh.db").to_str().expect("UTF-8 path").to_owned();
-        let mut settings = Settings::load(None).expect("default settings load");
-        settings.server.host = "127.0.0.1".into();
-        settings.server.port = 0;
-        settings.server.workers = 2;
-        settings.database.url = database_url.clone();
-        settings.chat.files_dir = directory.path().join("files").to_str().expect("UTF-8 path").to_owned();
-        settings.sms.inbound_token = Some(SecretString::from(TOKEN.to_owned()));
-        settings.outbox.poll_interval_ms = 20;
-        settings.validate().expect("test settings are valid");
-
+        let settings = server::webhook_settings(directory.path(), TOKEN);
+        let database_url = settings.database.url.clone();
         let options =
             AppOptions { clock: Arc::new(SystemClock), provider: Some(Arc::new(MemoryProvider::new())), demo: true };
-        let (ready_sender, ready) = oneshot::channel::<anyhow::Result<(u16, Core)>>();
-        let (stop, stop_requested) = oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("sandesh-browser".into())
-            .spawn(move || serve(settings, options, ready_sender, stop_requested))
-            .expect("spawn the server thread");
-        let (port, core) = ready.await.expect("server thread ended early").expect("application builds");
+        let thread = ServerThread::start("sandesh-browser", settings, options).await;
 
         Server {
-            address: format!("http://127.0.0.1:{port}"),
-            engine: core.engine,
+            address: thread.address(),
+            engine: thread.core.engine.clone(),
             database_url,
-            stop: Some(stop),
-            thread: Some(thread),
+            thread,
             _directory: directory,
         }
     }
@@ -111,9 +88,9 @@ impl Server {
         format!("{}{path}", self.address)
     }
 
-    /// The loopback port the server listens on.
+    /// Returns the loopback port the server listens on.
     pub fn port(&self) -> u16 {
-        self.address.rsplit(':').next().and_then(|port| port.parse().ok()).expect("the address ends in a port")
+        self.thread.port
     }
 
     /// Counts the chat messages stored for a client request.
@@ -132,46 +109,21 @@ impl Server {
         F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.engine.database.run(move |connection| work(connection).map_err(DbError::from)).await.expect("query")
+        server::run_db(&self.engine, work).await
     }
 
     /// Sends an SMS through the webhook as `from`.
     pub async fn send_sms(&self, from: &str, text: &str) {
-        let response = reqwest::Client::new()
-            .get(self.url("/sms/inbound"))
-            .query(&[("token", TOKEN), ("from", from), ("to", "5676791"), ("text", text)])
-            .send()
-            .await
-            .expect("webhook request");
-        assert_eq!(response.status(), reqwest::StatusCode::OK, "webhook rejected {text:?}");
+        server::send_sms(&self.address, TOKEN, from, text).await;
     }
 
     /// Waits until at least `tasks` tasks and `flags` flags exist.
     pub async fn wait_for(&self, tasks: usize, flags: usize) {
-        let started = Instant::now();
-        loop {
-            let (task_count, flag_count) =
-                self.db(|connection| Ok((Task::all(connection)?.len(), FlaggedMessage::all(connection)?.len()))).await;
-            if task_count >= tasks && flag_count >= flags {
-                return;
-            }
-            assert!(
-                started.elapsed() < WAIT_TIMEOUT,
-                "after {WAIT_TIMEOUT:?}: {task_count} of {tasks} tasks and {flag_count} of {flags} flags"
-            );
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        server::wait_for_bookings(&self.engine, tasks, flags).await;
     }
 
     pub async fn task_id_of(&self, beneficiary: &str) -> i32 {
-        let name = beneficiary.to_owned();
-        self.db(Task::all)
-            .await
-            .into_iter()
-            .find(|task| task.beneficiary_name == name)
-            .unwrap_or_else(|| panic!("no task for {beneficiary}"))
-            .id
-            .0
+        server::task_of(&self.engine, beneficiary).await.id.0
     }
 
     /// Creates the first admin with `sandesh create-admin`, the command the
@@ -194,69 +146,16 @@ impl Server {
 
     /// Creates an officer of the Thane corporation.
     pub async fn add_thane_officer(&self) {
-        let hash = password::hash(OFFICER_PASSWORD).expect("hash the password");
-        let now = SystemClock.now_naive();
-        self.db(move |connection| {
-            let user = StaffUser::insert(
-                connection,
-                &NewStaffUser {
-                    name: "Thane Officer",
-                    email: OFFICER_EMAIL,
-                    designation: "Community organiser",
-                    role: Role::Officer.as_str(),
-                    password_hash: &hash,
-                    active: true,
-                    created_at: now,
-                    password_changed_at: now,
-                },
-            )?;
-            let thane: CorporationId = corporations::table
-                .filter(corporations::name.eq(THANE_CORPORATION))
-                .select(corporations::id)
-                .first(connection)?;
-            StaffUser::assign_corporation(connection, user.id, thane)
-        })
-        .await;
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Runs the server thread: builds the application in its own actix system
-/// and serves until the stop channel fires or closes.
-pub fn serve(
-    settings: Settings,
-    options: AppOptions,
-    ready: oneshot::Sender<anyhow::Result<(u16, Core)>>,
-    stop_requested: oneshot::Receiver<()>,
-) {
-    let system = actix_rt::System::new();
-    system.block_on(async move {
-        let application = match Application::build(settings, options).await {
-            Ok(application) => application,
-            Err(error) => {
-                let _ = ready.send(Err(error));
-                return;
-            }
+        let staff = StaffSpec {
+            name: "Thane Officer",
+            email: OFFICER_EMAIL,
+            designation: "Community organiser",
+            role: Role::Officer,
+            password: OFFICER_PASSWORD,
+            corporations: &[THANE_CORPORATION],
         };
-        let port = application.port();
-        let (server, core) = application.into_server();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        if ready.send(Ok((port, core))).is_ok() {
-            let _ = stop_requested.await;
-        }
-        handle.stop(false).await;
-    });
+        server::add_staff(&self.engine, staff, SystemClock.now_naive()).await;
+    }
 }
 
 // ---------------------------------------------------------------- browser

@@ -7,20 +7,20 @@
 //! every actor without any shutdown work, so a later [`TestApp::spawn`] on
 //! the same [`TestConfig`] behaves like a restart after a crash.
 //!
-//! `benches/webhook.rs` includes this module too.
+//! `benches/webhook.rs` includes this module too. The server thread and
+//! the helpers that other harnesses share are in [`server`].
 
 #![allow(dead_code, reason = "each test or bench target that includes this module uses a different subset of it")]
 
+pub mod server;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use secrecy::SecretString;
-use tokio::sync::oneshot;
 
 use sandesh::channels::memory::MemoryProvider;
 use sandesh::clock::{SharedClock, SystemClock, VirtualClock};
@@ -35,29 +35,16 @@ use sandesh::db::outbound::OutboundMessage;
 use sandesh::db::schema::{inbound_messages, slots};
 use sandesh::db::slots::{NewSlotSeries, Recurrence, Slot, SlotSeries};
 use sandesh::db::tasks::Task;
-use sandesh::db::{write_transaction, Database, DbConnection, DbError};
+use sandesh::db::{write_transaction, Database, DbConnection};
 use sandesh::engine::Engine;
-use sandesh::startup::{AppOptions, Application, Core};
+use sandesh::startup::AppOptions;
+
+use server::{run_db, wait_until, webhook_settings, ServerThread, POLL_INTERVAL};
+#[allow(unused_imports, reason = "each test or bench target uses a different subset of this module")]
+pub use server::{virtual_start, OUTBOX_POLL_MS, WAIT_TIMEOUT};
 
 /// The shared secret the test webhook requires.
 pub const TOKEN: &str = "test-inbound-token";
-
-/// How long [`TestApp::wait_idle`] and [`TestApp::wait_until`] wait before
-/// they fail the test.
-pub const WAIT_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// How often the waiting helpers look at the database.
-const WAIT_POLL: Duration = Duration::from_millis(10);
-
-/// Outbox poll interval in tests, in milliseconds, so that retries after a
-/// virtual clock advance go out quickly.
-pub const OUTBOX_POLL_MS: u64 = 20;
-
-/// Returns the instant where virtual-clock tests start: a Monday, 09:00 in
-/// Mumbai.
-pub fn virtual_start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 3, 30, 0).single().expect("valid start instant")
-}
 
 /// Settings, clock and provider of one test application, and the temporary
 /// folder that holds its database. Clones share the folder, the clock and
@@ -86,14 +73,7 @@ impl TestConfig {
     }
 
     fn with_directory(directory: tempfile::TempDir) -> Self {
-        let mut settings = Settings::load(None).expect("default settings load");
-        settings.server.host = "127.0.0.1".into();
-        settings.server.port = 0;
-        settings.server.workers = 2;
-        settings.database.url = directory.path().join("sandesh.db").to_str().expect("UTF-8 temporary path").to_owned();
-        settings.chat.files_dir = directory.path().join("files").to_str().expect("UTF-8 path").to_owned();
-        settings.sms.inbound_token = Some(SecretString::from(TOKEN.to_owned()));
-        settings.outbox.poll_interval_ms = OUTBOX_POLL_MS;
+        let settings = webhook_settings(directory.path(), TOKEN);
         Self { settings, clock: Arc::new(SystemClock), provider: MemoryProvider::new(), directory: Arc::new(directory) }
     }
 
@@ -154,8 +134,7 @@ pub struct TestApp {
     pub engine: Engine,
     pub config: TestConfig,
     client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    server: Option<ServerThread>,
 }
 
 impl TestApp {
@@ -163,18 +142,9 @@ impl TestApp {
     /// serves it from a new thread. Messages left unprocessed in the
     /// database are dispatched before this returns.
     pub async fn spawn(config: TestConfig) -> Self {
-        config.settings.validate().expect("test settings are valid");
-        let settings = config.settings.clone();
         let options =
             AppOptions { clock: config.clock.clone(), provider: Some(Arc::new(config.provider.clone())), demo: false };
-        let (ready_sender, ready) = oneshot::channel::<anyhow::Result<(u16, Core)>>();
-        let (stop, stop_requested) = oneshot::channel::<()>();
-
-        let thread = std::thread::Builder::new()
-            .name("sandesh-app".into())
-            .spawn(move || serve(settings, options, ready_sender, stop_requested))
-            .expect("spawn the application thread");
-        let (port, core) = ready.await.expect("application thread ended early").expect("application builds");
+        let server = ServerThread::start("sandesh-app", config.settings.clone(), options).await;
 
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -182,13 +152,12 @@ impl TestApp {
             .build()
             .expect("HTTP client builds");
         Self {
-            address: format!("http://127.0.0.1:{port}"),
-            port,
-            engine: core.engine,
+            address: server.address(),
+            port: server.port,
+            engine: server.core.engine.clone(),
             config,
             client,
-            stop: Some(stop),
-            thread: Some(thread),
+            server: Some(server),
         }
     }
 
@@ -196,15 +165,8 @@ impl TestApp {
     /// would, and returns the config to start the application again on the
     /// same database file.
     pub async fn stop(mut self) -> TestConfig {
-        if let Some(stop) = self.stop.take() {
-            // The thread may have ended already; then there is nothing to stop.
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            tokio::task::spawn_blocking(move || thread.join())
-                .await
-                .expect("join task")
-                .expect("application thread panicked");
+        if let Some(server) = self.server.take() {
+            server.stop().await;
         }
         self.config.clone()
     }
@@ -252,11 +214,7 @@ impl TestApp {
         F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.engine
-            .database
-            .run(move |connection| work(connection).map_err(DbError::from))
-            .await
-            .expect("database query")
+        run_db(&self.engine, work).await
     }
 
     /// Waits until no inbound message waits for processing and no outbound
@@ -283,7 +241,7 @@ impl TestApp {
                 started.elapsed() < WAIT_TIMEOUT,
                 "engine still busy after {WAIT_TIMEOUT:?}: {pending} inbound messages pending, {due} outbound due"
             );
-            tokio::time::sleep(WAIT_POLL).await;
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 
@@ -293,15 +251,7 @@ impl TestApp {
     where
         F: Fn(&mut DbConnection) -> QueryResult<bool> + Send + Sync + Clone + 'static,
     {
-        let started = Instant::now();
-        loop {
-            let check = condition.clone();
-            if self.db(move |connection| check(connection)).await {
-                return;
-            }
-            assert!(started.elapsed() < WAIT_TIMEOUT, "timed out after {WAIT_TIMEOUT:?} waiting until {what}");
-            tokio::time::sleep(WAIT_POLL).await;
-        }
+        wait_until(&self.engine, what, condition).await;
     }
 
     pub async fn tasks(&self) -> Vec<Task> {
@@ -343,46 +293,6 @@ impl TestApp {
         let now = self.config.clock.now_naive();
         self.db(move |connection| fixture.insert(connection, zone, now)).await
     }
-}
-
-impl Drop for TestApp {
-    /// Stops the application thread of a test that ended without
-    /// [`TestApp::stop`], for example by a failed assertion.
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Runs the application thread: builds the app in a new actix system, sends
-/// the port and core back, serves until a stop is requested, and then drops
-/// the system with every actor in it.
-fn serve(
-    settings: Settings,
-    options: AppOptions,
-    ready: oneshot::Sender<anyhow::Result<(u16, Core)>>,
-    stop_requested: oneshot::Receiver<()>,
-) {
-    let system = actix_rt::System::new();
-    system.block_on(async move {
-        let application = match Application::build(settings, options).await {
-            Ok(application) => application,
-            Err(error) => {
-                let _ = ready.send(Err(error));
-                return;
-            }
-        };
-        let port = application.port();
-        let (server, core) = application.into_server();
-        let handle = server.handle();
-        actix_rt::spawn(server);
-        if ready.send(Ok((port, core))).is_ok() {
-            // A dropped sender (the TestApp is gone) also means stop.
-            let _ = stop_requested.await;
-        }
-        handle.stop(false).await;
-    });
 }
 
 /// An agent to create in a [`Fixture`].

@@ -318,5 +318,6 @@ pub async fn websocket(
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = request_id(&path.into_inner())?;
     let after = message_id_param("after", query.after.as_deref())?;
-    Ok(chat_http::connect(&state, &request, body, viewer_of(&api_user), id, after).await?)
+    let credential = crate::chat::credential::Credential::ApiToken(api_user.token_hash().to_owned());
+    Ok(chat_http::connect(&state, &request, body, viewer_of(&api_user), credential, id, after).await?)
 }

@@ -15,17 +15,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::session::{
-    client_address, login_csrf_cookie, random_token, removal_cookie, safe_next, session_cookie, sha256_hex,
-    tokens_match, SignedIn, COOKIE_PATH, HOME_PATH, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SIGN_IN_PATH,
-};
+use super::session::{login_csrf_cookie, safe_next, session_cookie, SignedIn, COOKIES, HOME_PATH, SIGN_IN_PATH};
 use super::view::Layout;
-use super::{password, render_with_status, see_other, DashboardError};
+use super::{render_with_status, see_other, DashboardError};
 use crate::db::staff::{
     normalise_email, AttemptClaim, FailureLimits, LoginAttempts, NewStaffSession, StaffId, StaffSession, StaffUser,
 };
 use crate::db::{write_transaction, DbError};
-use crate::web::AppState;
+use crate::web::session_common::{client_address, random_token, sha256_hex};
+use crate::web::{session_common, AppState};
 
 #[derive(Template)]
 #[template(path = "dashboard/login.html")]
@@ -99,11 +97,7 @@ fn login_page(
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> Result<HttpResponse, DashboardError> {
-    let csrf_token = request
-        .cookie(LOGIN_CSRF_COOKIE)
-        .map(|cookie| cookie.value().to_owned())
-        .filter(|token| token.len() == 64 && token.chars().all(|character| character.is_ascii_hexdigit()))
-        .unwrap_or_else(random_token);
+    let csrf_token = COOKIES.login_form_token(request);
     let page =
         LoginPage { layout: Layout::anonymous("Sign in"), csrf_token: csrf_token.clone(), email, next, error, notice };
     let mut response = render_with_status(status, &page)?;
@@ -123,7 +117,9 @@ pub async fn submit(
     let client = client_address(&request, &settings);
     let form = form.into_inner();
     let next = safe_next(&form.next).unwrap_or(HOME_PATH).to_owned();
-    check_form_token(&request, &form.csrf_token, &client)?;
+    if !COOKIES.login_form_token_matches(&request, &form.csrf_token, &client, "dashboard") {
+        return Err(DashboardError::Forbidden);
+    }
 
     let email = normalise_email(&form.email);
     let account_key = sha256_hex(&email);
@@ -162,32 +158,16 @@ pub async fn submit(
         return login_page(&state, &request, StatusCode::OK, form.email, next, Some(message), None);
     };
 
-    let previous = request.cookie(SESSION_COOKIE).map(|cookie| sha256_hex(cookie.value()));
+    let previous = COOKIES.session_id(&request);
     let token = start_session(&state, user.id, account_key, previous).await?;
     tracing::info!(staff_id = %user.id, %client, "staff user {} signed in", user.id);
 
     let mut response = see_other(&next);
     response
         .add_cookie(&session_cookie(token, &settings))
-        .and_then(|()| response.add_cookie(&removal_cookie(LOGIN_CSRF_COOKIE, SIGN_IN_PATH)))
+        .and_then(|()| response.add_cookie(&COOKIES.login_csrf_removal()))
         .map_err(|error| DashboardError::Internal(anyhow::anyhow!("setting the session cookie failed: {error}")))?;
     Ok(response)
-}
-
-/// Accepts the sign-in form only if its CSRF token matches the one in its
-/// cookie; logs and rejects it with 403 otherwise.
-fn check_form_token(request: &HttpRequest, given: &str, client: &str) -> Result<(), DashboardError> {
-    let cookie_token = request.cookie(LOGIN_CSRF_COOKIE).map(|cookie| cookie.value().to_owned()).unwrap_or_default();
-    if tokens_match(given, &cookie_token) {
-        return Ok(());
-    }
-    tracing::warn!(
-        %client,
-        token_present = !given.is_empty(),
-        cookie_present = !cookie_token.is_empty(),
-        "rejected a sign-in form with a missing or wrong CSRF token"
-    );
-    Err(DashboardError::Forbidden)
 }
 
 /// Claims one password attempt for the account and the client address
@@ -212,19 +192,12 @@ pub async fn claim_attempt(state: &AppState, account_key: &str, client: &str) ->
     Ok(claim)
 }
 
-/// Returns the user if `password` is theirs. Without a user it spends the
-/// time of one check anyway, so the response time does not tell whether an
-/// email has an account. Runs on the blocking pool.
+/// Returns the user if `password` is theirs; see
+/// [`session_common::check_password`].
 async fn check_password(user: Option<StaffUser>, password: String) -> Result<Option<StaffUser>, DashboardError> {
-    web::block(move || match user {
-        Some(user) => password::verify(&password, &user.password_hash).then_some(user),
-        None => {
-            password::verify_against_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|error| DashboardError::Internal(anyhow::anyhow!("password check did not finish: {error}")))
+    session_common::check_password(user, password, |user| &user.password_hash)
+        .await
+        .map_err(|error| DashboardError::Internal(anyhow::anyhow!("password check did not finish: {error}")))
 }
 
 /// Stores a new session for `staff_id` and returns its cookie token. In the
@@ -290,7 +263,7 @@ pub async fn logout(
 
     let mut response = see_other(&format!("{SIGN_IN_PATH}?signed_out=1"));
     response
-        .add_cookie(&removal_cookie(SESSION_COOKIE, COOKIE_PATH))
+        .add_cookie(&COOKIES.session_removal())
         .map_err(|error| DashboardError::Internal(anyhow::anyhow!("removing the session cookie failed: {error}")))?;
     Ok(response)
 }

@@ -13,22 +13,18 @@
 //! yet, uses a token that is both in a short-lived cookie and in the form
 //! (double submit).
 
-use std::fmt::Write as _;
-
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use rand::Rng as _;
-use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
 use super::DashboardError;
 use crate::config::DashboardSettings;
 use crate::db::staff::{Role, Scope, StaffSession, StaffUser};
 use crate::db::DbError;
+// Other dashboard and API modules import these from here.
+pub use crate::web::session_common::{client_address, random_token, sha256_hex};
+use crate::web::session_common::{is_safe_next, path_and_query, tokens_match, SessionCookies};
 use crate::web::AppState;
 
 /// The cookie carrying the session token.
@@ -42,37 +38,18 @@ pub const SIGN_IN_PATH: &str = "/dashboard/login";
 /// The dashboard home page.
 pub const HOME_PATH: &str = "/dashboard/";
 
+/// The dashboard's session and sign-in cookies.
+pub const COOKIES: SessionCookies = SessionCookies {
+    session: SESSION_COOKIE,
+    login_csrf: LOGIN_CSRF_COOKIE,
+    path: COOKIE_PATH,
+    sign_in_path: SIGN_IN_PATH,
+};
+
 /// A session's `last_seen_at` is written at most this often, so reading a
 /// page is not a database write each time. The idle timeout is therefore
 /// accurate to this many seconds.
 const TOUCH_INTERVAL_SECS: i64 = 60;
-
-/// Returns a new random token: 32 bytes from the thread's CSPRNG as 64 hex
-/// digits.
-pub fn random_token() -> String {
-    let mut bytes = [0_u8; 32];
-    rand::rng().fill(&mut bytes);
-    hex(&bytes)
-}
-
-/// Returns the SHA-256 of `text` as 64 hex digits.
-pub fn sha256_hex(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
-
-/// Compares two tokens in time that does not depend on where they differ.
-/// An empty token never matches.
-pub fn tokens_match(given: &str, expected: &str) -> bool {
-    !given.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
-}
 
 /// A request with a live session: the user, their scope and the session's
 /// CSRF token. Extracting it from a request without one fails with
@@ -147,14 +124,13 @@ impl FromRequest for SignedIn {
 
 async fn load(request: &HttpRequest) -> Result<SignedIn, DashboardError> {
     let next = (request.method() == actix_web::http::Method::GET).then(|| path_and_query(request));
-    let Some(cookie) = request.cookie(SESSION_COOKIE) else {
+    let Some(session_id) = COOKIES.session_id(request) else {
         return Err(DashboardError::SignInRequired { next, expired: false });
     };
     let Some(state) = request.app_data::<web::Data<AppState>>() else {
         return Err(DashboardError::Internal(anyhow::anyhow!("application state missing from the request")));
     };
     let settings = &state.engine.settings.dashboard;
-    let session_id = sha256_hex(cookie.value());
     let now = state.engine.clock.now_naive();
     let idle_cutoff = now - chrono::Duration::minutes(i64::from(settings.idle_timeout_minutes));
 
@@ -185,43 +161,18 @@ async fn load(request: &HttpRequest) -> Result<SignedIn, DashboardError> {
     }
 }
 
-fn path_and_query(request: &HttpRequest) -> String {
-    match request.query_string() {
-        "" => request.path().to_owned(),
-        query => format!("{}?{query}", request.path()),
-    }
-}
-
 /// Returns `next` if it is a dashboard page to go back to after signing
 /// in. Anything else (another site, `//host`, the sign-in page) is
 /// ignored, so the parameter cannot send people off the dashboard.
 pub fn safe_next(next: &str) -> Option<&str> {
-    let local = next.starts_with("/dashboard") && !next.starts_with("//");
-    let plain = !next.contains(['\\', '\r', '\n']) && !next.chars().any(char::is_control);
-    let useful = !next.starts_with(SIGN_IN_PATH);
-    (local && plain && useful).then_some(next)
+    is_safe_next(next, COOKIE_PATH, SIGN_IN_PATH).then_some(next)
 }
 
 /// Builds the 303 response to a request without a live session. It leads
 /// to the sign-in page with `next` and the expiry notice, and removes the
 /// session cookie.
 pub fn redirect_to_sign_in(next: Option<&str>, expired: bool) -> HttpResponse {
-    let mut location = SIGN_IN_PATH.to_owned();
-    let mut separator = '?';
-    if let Some(next) = next.and_then(safe_next) {
-        location.push(separator);
-        location.push_str("next=");
-        location.push_str(&utf8_percent_encode(next, NON_ALPHANUMERIC).to_string());
-        separator = '&';
-    }
-    if expired {
-        location.push(separator);
-        location.push_str("expired=1");
-    }
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .cookie(removal_cookie(SESSION_COOKIE, COOKIE_PATH))
-        .finish()
+    COOKIES.redirect_to_sign_in(next.and_then(safe_next), expired)
 }
 
 /// Builds the session cookie. It is HttpOnly and limited to the dashboard
@@ -230,80 +181,20 @@ pub fn redirect_to_sign_in(next: Option<&str>, expired: bool) -> HttpResponse {
 /// Max-Age it ends with the browser session, and the server ends it sooner
 /// by idle timeout or lifetime.
 pub fn session_cookie(token: String, settings: &DashboardSettings) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token)
-        .path(COOKIE_PATH)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(settings.secure_cookies)
-        .finish()
+    COOKIES.session_cookie(token, settings.secure_cookies, None)
 }
 
 /// Builds the sign-in form's CSRF cookie, valid for an hour on the sign-in
 /// path.
 pub fn login_csrf_cookie(token: String, settings: &DashboardSettings) -> Cookie<'static> {
-    Cookie::build(LOGIN_CSRF_COOKIE, token)
-        .path(SIGN_IN_PATH)
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(settings.secure_cookies)
-        .max_age(actix_web::cookie::time::Duration::hours(1))
-        .finish()
-}
-
-/// Builds a cookie that makes the browser delete the cookie `name` on
-/// `path`.
-pub fn removal_cookie(name: &'static str, path: &'static str) -> Cookie<'static> {
-    let mut cookie = Cookie::build(name, "").path(path).finish();
-    cookie.make_removal();
-    cookie
-}
-
-/// Returns the client address that sign-in limits count: the TCP peer, or
-/// the last X-Forwarded-For entry when `dashboard.trust_forwarded_for` is
-/// set.
-pub fn client_address(request: &HttpRequest, settings: &DashboardSettings) -> String {
-    if settings.trust_forwarded_for {
-        let forwarded = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-            .last();
-        if let Some(address) = forwarded {
-            return address.to_owned();
-        }
-    }
-    request.peer_addr().map(|address| address.ip().to_string()).unwrap_or_else(|| "unknown".to_owned())
+    COOKIES.login_csrf_cookie(token, settings.secure_cookies)
 }
 
 #[cfg(test)]
 mod tests {
+    use actix_web::http::header;
+
     use super::*;
-
-    #[test]
-    fn tokens_are_random_hex() {
-        let first = random_token();
-        let second = random_token();
-
-        assert_eq!(first.len(), 64);
-        assert!(first.chars().all(|character| character.is_ascii_hexdigit()));
-        assert_ne!(first, second);
-    }
-
-    #[test]
-    fn sha256_matches_known_value() {
-        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    }
-
-    #[test]
-    fn token_comparison() {
-        assert!(tokens_match("abc", "abc"));
-        assert!(!tokens_match("abd", "abc"));
-        assert!(!tokens_match("ab", "abc"));
-        assert!(!tokens_match("", ""));
-    }
 
     #[test]
     fn next_stays_on_the_dashboard() {

@@ -7,7 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::session::SignedInClient;
-use super::PortalError;
+use super::{parse_path_id, PortalError};
+use crate::chat::credential::Credential;
 use crate::chat::http as chat_http;
 use crate::chat::ChatError;
 use crate::db::ids::{ChatFileId, ChatMessageId, ClientRequestId};
@@ -24,7 +25,18 @@ pub fn routes(config: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize)]
 pub struct AfterQuery {
     /// The last message id the browser has; the history starts after it.
-    after: Option<i32>,
+    /// Read as text, so that a value that is not an id gets a clear 400.
+    after: Option<String>,
+}
+
+/// Parses the `after` parameter; an empty one means none.
+fn parse_after(value: Option<&str>) -> Result<Option<ChatMessageId>, ChatError> {
+    match value.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(None),
+        Some(text) => text.parse::<i32>().map(|id| Some(ChatMessageId(id))).map_err(|_| {
+            ChatError::BadRequest(format!("after '{text}' is not a message id: give the number of the last message shown"))
+        }),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,19 +47,19 @@ pub struct UploadQuery {
 }
 
 /// `GET /portal/requests/{id}/ws`: opens the chat WebSocket of one of the
-/// client's requests. A handshake from a page of another site is rejected:
-/// browsers send the page's origin with every WebSocket handshake, and the
-/// cookie alone would not tell the two apart.
+/// client's requests. A handshake from a page of another site is rejected
+/// ([`chat_http::same_origin`]). The socket closes when the portal session
+/// ends.
 pub async fn connect(
     request: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
     signed_in: SignedInClient,
-    path: web::Path<i32>,
+    path: web::Path<String>,
     query: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let request_id = ClientRequestId(path.into_inner());
-    if !same_origin(&request) {
+    let request_id = ClientRequestId(parse_path_id(&path)?);
+    if !chat_http::same_origin(&request) {
         tracing::warn!(
             client_id = %signed_in.client.id,
             %request_id,
@@ -55,8 +67,9 @@ pub async fn connect(
         );
         return Err(PortalError::Forbidden.into());
     }
-    let after = query.after.map(ChatMessageId);
-    Ok(chat_http::connect(&state, &request, body, signed_in.viewer(), request_id, after).await?)
+    let after = parse_after(query.after.as_deref())?;
+    let credential = Credential::ClientSession(signed_in.session_id().to_owned());
+    Ok(chat_http::connect(&state, &request, body, signed_in.viewer(), credential, request_id, after).await?)
 }
 
 /// `POST /portal/requests/{id}/files?name=`: stores the raw request body as
@@ -68,11 +81,11 @@ pub async fn upload(
     body: web::Payload,
     state: web::Data<AppState>,
     signed_in: SignedInClient,
-    path: web::Path<i32>,
+    path: web::Path<String>,
     query: web::Query<UploadQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
     signed_in.check_csrf_header(&request)?;
-    let request_id = ClientRequestId(path.into_inner());
+    let request_id = ClientRequestId(parse_path_id(&path)?);
     let limit = state.engine.settings.chat.max_file_bytes;
 
     let declared = request
@@ -93,9 +106,9 @@ pub async fn upload(
 pub async fn download(
     state: web::Data<AppState>,
     signed_in: SignedInClient,
-    path: web::Path<i32>,
+    path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let file_id = ChatFileId(path.into_inner());
+    let file_id = ChatFileId(parse_path_id(&path)?);
     match chat_http::download(&state, signed_in.viewer(), file_id).await {
         Ok(response) => Ok(response),
         Err(ChatError::NotFound(_)) => Err(PortalError::NotFound.into()),
@@ -103,41 +116,17 @@ pub async fn download(
     }
 }
 
-/// Returns whether the request's `Origin` header, when present, names the
-/// host the request was sent to. Requests without the header (clients
-/// other than browsers) pass, because they carry no ambient cookie risk.
-fn same_origin(request: &HttpRequest) -> bool {
-    let Some(origin) = request.headers().get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let host = request.headers().get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
-}
-
 #[cfg(test)]
 mod tests {
-    use actix_web::test::TestRequest;
-
     use super::*;
 
     #[test]
-    fn origin_must_match_host() {
-        let same = TestRequest::default()
-            .insert_header((header::HOST, "127.0.0.1:8080"))
-            .insert_header((header::ORIGIN, "http://127.0.0.1:8080"))
-            .to_http_request();
-        let other = TestRequest::default()
-            .insert_header((header::HOST, "127.0.0.1:8080"))
-            .insert_header((header::ORIGIN, "https://evil.example"))
-            .to_http_request();
-        let none = TestRequest::default().insert_header((header::HOST, "127.0.0.1:8080")).to_http_request();
+    fn after_must_be_a_message_id() {
+        assert_eq!(parse_after(None).ok(), Some(None));
+        assert_eq!(parse_after(Some(" ")).ok(), Some(None));
+        assert_eq!(parse_after(Some("12")).ok(), Some(Some(ChatMessageId(12))));
 
-        assert!(same_origin(&same));
-        assert!(!same_origin(&other));
-        assert!(same_origin(&none));
+        let error = parse_after(Some("abc")).expect_err("text is not an id");
+        assert!(error.to_string().contains("'abc'"), "{error}");
     }
 }

@@ -15,10 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::session::{
-    login_csrf_cookie, removal_cookie, safe_next, session_cookie, SignedInClient, COOKIE_PATH, HOME_PATH,
-    LOGIN_CSRF_COOKIE, SESSION_COOKIE, SIGN_IN_PATH,
-};
+use super::session::{login_csrf_cookie, safe_next, session_cookie, SignedInClient, COOKIES, HOME_PATH, SIGN_IN_PATH};
 use super::view::{request_language, Layout, Texts};
 use super::{render_with_status, see_other, PortalError};
 use crate::db::client_sessions::{ClientSession, NewClientSession};
@@ -28,9 +25,8 @@ use crate::db::staff::{AttemptClaim, LoginAttempts};
 use crate::db::{write_transaction, DbError};
 use crate::sms::Language;
 use crate::web::dashboard::login::claim_attempt;
-use crate::web::dashboard::password;
-use crate::web::dashboard::session::{client_address, random_token, sha256_hex, tokens_match};
-use crate::web::AppState;
+use crate::web::session_common::{client_address, random_token, sha256_hex};
+use crate::web::{session_common, AppState};
 
 /// Maximum length of a login, in characters. Longer input is not looked
 /// up, so a huge field costs nothing.
@@ -133,11 +129,7 @@ fn login_page(
     status: StatusCode,
     view: LoginView,
 ) -> Result<HttpResponse, PortalError> {
-    let csrf_token = request
-        .cookie(LOGIN_CSRF_COOKIE)
-        .map(|cookie| cookie.value().to_owned())
-        .filter(|token| token.len() == 64 && token.chars().all(|character| character.is_ascii_hexdigit()))
-        .unwrap_or_else(random_token);
+    let csrf_token = COOKIES.login_form_token(request);
     let page = LoginPage {
         layout: Layout::anonymous(texts, "portal-login-title"),
         csrf_token: csrf_token.clone(),
@@ -164,7 +156,9 @@ pub async fn submit(
     let settings = state.engine.settings.clone();
     let address = client_address(&request, &settings.dashboard);
     let form = form.into_inner();
-    check_form_token(&request, &form.csrf_token, &address)?;
+    if !COOKIES.login_form_token_matches(&request, &form.csrf_token, &address, "portal") {
+        return Err(PortalError::Forbidden);
+    }
 
     let chosen_language = form.lang.parse::<Language>().ok();
     let texts = Texts::new(&state, chosen_language.unwrap_or_else(|| request_language(&request)));
@@ -178,7 +172,7 @@ pub async fn submit(
         notice: None,
     };
 
-    let account_key = sha256_hex(&format!("client:{login}"));
+    let account_key = account_key(&login);
     if let AttemptClaim::Limited(counts) = claim_attempt(&state, &account_key, &address).await? {
         tracing::warn!(
             client = %address,
@@ -207,7 +201,7 @@ pub async fn submit(
         None => Err(Refusal::WrongPassword),
         Some(client) if !client.password_usable(now) => Err(Refusal::PasswordSpent),
         Some(client) => {
-            let previous = request.cookie(SESSION_COOKIE).map(|cookie| sha256_hex(cookie.value()));
+            let previous = COOKIES.session_id(&request);
             start_session(&state, client.id, account_key, previous, chosen_language)
                 .await?
                 .ok_or(Refusal::PasswordSpent)
@@ -241,41 +235,24 @@ pub async fn submit(
     let mut response = see_other(&next);
     response
         .add_cookie(&session_cookie(token, &settings))
-        .and_then(|()| response.add_cookie(&removal_cookie(LOGIN_CSRF_COOKIE, SIGN_IN_PATH)))
+        .and_then(|()| response.add_cookie(&COOKIES.login_csrf_removal()))
         .map_err(|error| PortalError::Internal(anyhow::anyhow!("setting the session cookie failed: {error}")))?;
     Ok(response)
 }
 
-/// Accepts the sign-in form only if its CSRF token matches the one in its
-/// cookie; logs and rejects it with 403 otherwise.
-fn check_form_token(request: &HttpRequest, given: &str, address: &str) -> Result<(), PortalError> {
-    let cookie_token = request.cookie(LOGIN_CSRF_COOKIE).map(|cookie| cookie.value().to_owned()).unwrap_or_default();
-    if tokens_match(given, &cookie_token) {
-        return Ok(());
-    }
-    tracing::warn!(
-        client = %address,
-        token_present = !given.is_empty(),
-        cookie_present = !cookie_token.is_empty(),
-        "rejected a portal sign-in form with a missing or wrong CSRF token"
-    );
-    Err(PortalError::Forbidden)
+/// Returns the key under which failed sign-ins to `login` are counted in
+/// `login_attempts`. The login is trimmed and lower-cased first, as the
+/// sign-in form does.
+pub fn account_key(login: &str) -> String {
+    sha256_hex(&format!("client:{}", login.trim().to_lowercase()))
 }
 
 /// Returns the client if `password` matches their current password hash,
-/// used or not. Without a client it spends the time of one check anyway,
-/// so the response time does not tell whether a login exists. Runs on the
-/// blocking pool.
+/// used or not; see [`session_common::check_password`].
 async fn check_password(client: Option<Client>, password: String) -> Result<Option<Client>, PortalError> {
-    web::block(move || match client {
-        Some(client) => password::verify(&password, &client.password_hash).then_some(client),
-        None => {
-            password::verify_against_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|error| PortalError::Internal(anyhow::anyhow!("password check did not finish: {error}")))
+    session_common::check_password(client, password, |client| &client.password_hash)
+        .await
+        .map_err(|error| PortalError::Internal(anyhow::anyhow!("password check did not finish: {error}")))
 }
 
 /// Uses the client's one-time password and stores a new session, in one
@@ -352,7 +329,7 @@ pub async fn logout(
     let language = signed_in.client.language().code();
     let mut response = see_other(&format!("{SIGN_IN_PATH}?signed_out=1&lang={language}"));
     response
-        .add_cookie(&removal_cookie(SESSION_COOKIE, COOKIE_PATH))
+        .add_cookie(&COOKIES.session_removal())
         .map_err(|error| PortalError::Internal(anyhow::anyhow!("removing the session cookie failed: {error}")))?;
     Ok(response)
 }

@@ -206,6 +206,13 @@ pub async fn not_found() -> Result<HttpResponse, PortalError> {
     Err(PortalError::NotFound)
 }
 
+/// Parses the numeric id of a portal path such as `/portal/requests/{id}`.
+/// Any other text is [`PortalError::NotFound`], so it gets the translated
+/// not-found page instead of actix's plain-text 404.
+pub fn parse_path_id(text: &str) -> Result<i32, PortalError> {
+    text.parse::<i32>().map_err(|_| PortalError::NotFound)
+}
+
 /// Renders a page with the given status.
 pub fn render_with_status(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PortalError> {
     let body = page.render()?;

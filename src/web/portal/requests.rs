@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::session::{SignedInClient, HOME_PATH};
 use super::view::{Layout, Texts};
-use super::{render, render_with_status, see_other, PortalError};
+use super::{parse_path_id, render, render_with_status, see_other, PortalError};
 use crate::db::client_requests::{origin, status, ClientRequest, NewClientRequest};
 use crate::db::ids::{ClientRequestId, CorporationId};
 use crate::db::organisation::Corporation;
@@ -388,6 +388,9 @@ struct ChatSection {
     ws_url: String,
     upload_url: String,
     can_write: bool,
+    /// The IANA name of the business time zone, in which the script shows
+    /// message times, like the times on the page.
+    time_zone: &'static str,
 }
 
 #[derive(Template)]
@@ -408,9 +411,9 @@ struct RequestPage {
 pub async fn show(
     state: web::Data<AppState>,
     signed_in: SignedInClient,
-    path: web::Path<i32>,
+    path: web::Path<String>,
 ) -> Result<HttpResponse, PortalError> {
-    let id = ClientRequestId(path.into_inner());
+    let id = ClientRequestId(parse_path_id(&path)?);
     let viewer = signed_in.viewer();
     let found = {
         let viewer = viewer.clone();
@@ -438,6 +441,7 @@ pub async fn show(
         ws_url: format!("/portal/requests/{id}/ws"),
         upload_url: format!("/portal/requests/{id}/files"),
         can_write: viewer.can_write(&request),
+        time_zone: zone.name(),
     };
     let page = RequestPage {
         category: texts.get(category_label_id(&request.category)),

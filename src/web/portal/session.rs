@@ -1,5 +1,5 @@
-//! Client sessions and CSRF protection, built like the dashboard's in
-//! `web::dashboard::session`. The cookie carries a random 256-bit token,
+//! Client sessions and CSRF protection, built on `web::session_common` like
+//! the dashboard's in `web::dashboard::session`. The cookie carries a random 256-bit token,
 //! and the `client_sessions` row is keyed by its SHA-256. Every session has
 //! its own CSRF token, which forms send in a hidden field and uploads in
 //! the `X-CSRF-Token` header.
@@ -8,12 +8,11 @@
 //! `/dashboard`) never reach the portal and portal cookies never reach the
 //! dashboard.
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::time::Duration;
+use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage as _, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
 use super::PortalError;
 use crate::config::Settings;
@@ -21,7 +20,7 @@ use crate::db::client_requests::Viewer;
 use crate::db::client_sessions::ClientSession;
 use crate::db::clients::Client;
 use crate::db::DbError;
-use crate::web::dashboard::session::{sha256_hex, tokens_match};
+use crate::web::session_common::{is_safe_next, path_and_query, tokens_match, SessionCookies};
 use crate::web::AppState;
 
 /// The cookie carrying the session token.
@@ -36,6 +35,14 @@ pub const SIGN_IN_PATH: &str = "/portal/login";
 pub const HOME_PATH: &str = "/portal/";
 /// The header that uploads carry the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The portal's session and sign-in cookies.
+pub const COOKIES: SessionCookies = SessionCookies {
+    session: SESSION_COOKIE,
+    login_csrf: LOGIN_CSRF_COOKIE,
+    path: COOKIE_PATH,
+    sign_in_path: SIGN_IN_PATH,
+};
 
 /// A session's `last_seen_at` is written at most this often, so reading a
 /// page is not a database write each time.
@@ -112,13 +119,12 @@ impl FromRequest for SignedInClient {
 
 async fn load(request: &HttpRequest) -> Result<SignedInClient, PortalError> {
     let next = (request.method() == actix_web::http::Method::GET).then(|| path_and_query(request));
-    let Some(cookie) = request.cookie(SESSION_COOKIE) else {
+    let Some(session_id) = COOKIES.session_id(request) else {
         return Err(PortalError::SignInRequired { next, expired: false });
     };
     let Some(state) = request.app_data::<web::Data<AppState>>() else {
         return Err(PortalError::Internal(anyhow::anyhow!("application state missing from the request")));
     };
-    let session_id = sha256_hex(cookie.value());
     let now = state.engine.clock.now_naive();
 
     let lookup = state
@@ -147,43 +153,18 @@ async fn load(request: &HttpRequest) -> Result<SignedInClient, PortalError> {
     }
 }
 
-fn path_and_query(request: &HttpRequest) -> String {
-    match request.query_string() {
-        "" => request.path().to_owned(),
-        query => format!("{}?{query}", request.path()),
-    }
-}
-
 /// Returns `next` if it is a portal page to go back to after signing in.
 /// Anything else (another site, `//host`, the sign-in page, the dashboard)
 /// is ignored, so the parameter cannot send people off the portal.
 pub fn safe_next(next: &str) -> Option<&str> {
-    let local = next.starts_with("/portal") && !next.starts_with("//");
-    let plain = !next.contains(['\\', '\r', '\n']) && !next.chars().any(char::is_control);
-    let useful = !next.starts_with(SIGN_IN_PATH) && !next.contains("/ws");
-    (local && plain && useful).then_some(next)
+    (is_safe_next(next, COOKIE_PATH, SIGN_IN_PATH) && !next.contains("/ws")).then_some(next)
 }
 
 /// Builds the 303 response to a request without a live session. It leads
 /// to the sign-in page with `next` and the expiry notice, and removes the
 /// session cookie.
 pub fn redirect_to_sign_in(next: Option<&str>, expired: bool) -> HttpResponse {
-    let mut location = SIGN_IN_PATH.to_owned();
-    let mut separator = '?';
-    if let Some(next) = next.and_then(safe_next) {
-        location.push(separator);
-        location.push_str("next=");
-        location.push_str(&utf8_percent_encode(next, NON_ALPHANUMERIC).to_string());
-        separator = '&';
-    }
-    if expired {
-        location.push(separator);
-        location.push_str("expired=1");
-    }
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .cookie(removal_cookie(SESSION_COOKIE, COOKIE_PATH))
-        .finish()
+    COOKIES.redirect_to_sign_in(next.and_then(safe_next), expired)
 }
 
 /// Builds the session cookie: HttpOnly, limited to `/portal`, SameSite=Lax
@@ -193,37 +174,20 @@ pub fn redirect_to_sign_in(next: Option<&str>, expired: bool) -> HttpResponse {
 /// one-time password and should not need a new one each time the browser
 /// closes.
 pub fn session_cookie(token: String, settings: &Settings) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token)
-        .path(COOKIE_PATH)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(settings.dashboard.secure_cookies)
-        .max_age(actix_web::cookie::time::Duration::days(i64::from(settings.portal.session_lifetime_days)))
-        .finish()
+    let lifetime = Duration::days(i64::from(settings.portal.session_lifetime_days));
+    COOKIES.session_cookie(token, settings.dashboard.secure_cookies, Some(lifetime))
 }
 
 /// Builds the sign-in form's CSRF cookie, valid for an hour on the sign-in
 /// path.
 pub fn login_csrf_cookie(token: String, settings: &Settings) -> Cookie<'static> {
-    Cookie::build(LOGIN_CSRF_COOKIE, token)
-        .path(SIGN_IN_PATH)
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(settings.dashboard.secure_cookies)
-        .max_age(actix_web::cookie::time::Duration::hours(1))
-        .finish()
-}
-
-/// Builds a cookie that makes the browser delete the cookie `name` on
-/// `path`.
-pub fn removal_cookie(name: &'static str, path: &'static str) -> Cookie<'static> {
-    let mut cookie = Cookie::build(name, "").path(path).finish();
-    cookie.make_removal();
-    cookie
+    COOKIES.login_csrf_cookie(token, settings.dashboard.secure_cookies)
 }
 
 #[cfg(test)]
 mod tests {
+    use actix_web::http::header;
+
     use super::*;
 
     #[test]

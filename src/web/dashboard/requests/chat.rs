@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::super::session::SignedIn;
 use super::super::DashboardError;
+use crate::chat::credential::Credential;
 use crate::chat::{http, ChatError};
 use crate::db::client_requests::Viewer;
 use crate::db::ids::{ChatFileId, ChatMessageId, ClientRequestId};
@@ -41,7 +42,10 @@ fn parse_after(value: Option<&str>) -> Result<Option<ChatMessageId>, DashboardEr
     }
 }
 
-/// `GET /dashboard/requests/{id}/ws?after=`: the chat WebSocket.
+/// `GET /dashboard/requests/{id}/ws?after=`: the chat WebSocket. A
+/// handshake from a page of another site gets 403
+/// ([`http::same_origin`]). The socket closes when the dashboard session
+/// ends.
 pub async fn connect(
     request: HttpRequest,
     body: web::Payload,
@@ -51,8 +55,17 @@ pub async fn connect(
     query: web::Query<ConnectQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = request_id(&path)?;
+    if !http::same_origin(&request) {
+        tracing::warn!(
+            staff_id = %signed_in.user.id,
+            request_id = %id,
+            "rejected a dashboard WebSocket handshake from another origin"
+        );
+        return Err(DashboardError::Forbidden.into());
+    }
     let after = parse_after(query.after.as_deref())?;
-    Ok(http::connect(&state, &request, body, viewer(&signed_in), id, after).await?)
+    let credential = Credential::StaffSession(signed_in.session_id().to_owned());
+    Ok(http::connect(&state, &request, body, viewer(&signed_in), credential, id, after).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -339,7 +339,13 @@ pub fn apply(
                 .filter(|user| user.active && user.role() == Role::Officer)
                 .ok_or(AssignError::NotEligible(officer))?;
             let target_scope = Scope::of(connection, &target)?;
-            Ok(ClientRequest::reassign(connection, id, officer, &target_scope, limit, now)?)
+            ClientRequest::reassign(connection, id, officer, &target_scope, limit, now).map_err(|error| match error {
+                AssignError::HelperLimitReached { held, limit, .. } => ActionError::Conflict(format!(
+                    "{} already holds {held} open requests, the limit is {limit}: choose another officer, or ask them to close or release one",
+                    target.name
+                )),
+                other => other.into(),
+            })
         }
     })
 }
