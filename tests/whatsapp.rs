@@ -44,6 +44,14 @@ async fn start_with(adjust: impl FnOnce(&mut TestConfig)) -> Setup {
 /// Signs in to the portal with the credentials of a WhatsApp reply and
 /// returns an HTTP client that carries the session cookie.
 async fn portal_session(address: &str, login: &str, password: &str) -> reqwest::Client {
+    let (browser, status) = portal_sign_in(address, login, password).await;
+    assert_eq!(status, 303, "sign-in of {login} failed");
+    browser
+}
+
+/// Submits the portal sign-in form and returns the HTTP client with its
+/// cookies and the response status: 303 when signed in.
+async fn portal_sign_in(address: &str, login: &str, password: &str) -> (reqwest::Client, u16) {
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -61,8 +69,8 @@ async fn portal_session(address: &str, login: &str, password: &str) -> reqwest::
         .send()
         .await
         .expect("sign-in");
-    assert_eq!(signed_in.status(), 303, "sign-in of {login} failed");
-    browser
+    let status = signed_in.status().as_u16();
+    (browser, status)
 }
 
 /// Returns the status of `GET /portal/` for a portal client.
@@ -220,15 +228,27 @@ async fn malformed_json_returns_400() {
     let response = post_signed(&setup.app.address, r#"{"entry":[]}"#).await;
     assert_eq!(response.status, 400);
     assert!(response.body.contains("object"), "body {:?}", response.body);
-
-    let response = post_signed(
-        &setup.app.address,
-        r#"{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"messages":[{"from":"1","type":"text"}]}}]}]}"#,
-    )
-    .await;
-    assert_eq!(response.status, 400);
-    assert!(response.body.contains("id"), "body {:?}", response.body);
     assert!(setup.app.inbound_all().await.is_empty());
+}
+
+#[tokio::test]
+async fn oversized_body_names_the_limit() {
+    let setup = start().await;
+    let limit = sandesh::web::whatsapp::MAX_BODY_BYTES;
+    let padding = "x".repeat(limit);
+    let body = one_text("wamid.large", ASHA, "Asha", &padding);
+    let response = post_signed(&setup.app.address, &body).await;
+    assert_eq!(response.status, 413);
+    assert!(response.body.contains(&format!("{limit} bytes")), "body {:?}", response.body);
+    assert!(setup.app.inbound_all().await.is_empty());
+
+    // A body just under the limit is read in full and stored.
+    let fits = one_text("wamid.fits", ASHA, "Asha", "");
+    let fits = fits.replace(r#""body":"""#, &format!(r#""body":"{}""#, "y".repeat(limit - fits.len() - 1)));
+    assert_eq!(fits.len(), limit - 1);
+    setup.deliver(&fits).await;
+    setup.wait_for_requests(1).await;
+    assert_eq!(setup.whatsapp_inbound().await.len(), 1);
 }
 
 // ------------------------------------------------------------- onboarding
@@ -643,6 +663,8 @@ async fn stored_message_replied_at_start() {
             text: "hello",
             received_at: now,
             status: "received",
+            outcome: None,
+            processed_at: None,
             media_kind: None,
             media_id: None,
             media_mime_type: None,
@@ -673,4 +695,209 @@ async fn stored_message_replied_at_start() {
     assert_eq!(count, 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(setup.graph.received().len(), 1, "the message gets one reply");
+}
+
+// ------------------------------------------------------- malformed payloads
+
+/// Returns a text message from `wa_id` with `id` as its message id.
+fn text_with_id(id: &str, wa_id: &str, body: &str) -> serde_json::Value {
+    json!({"from": wa_id, "id": id, "timestamp": "1767225600", "type": "text", "text": {"body": body}})
+}
+
+#[tokio::test]
+async fn empty_message_id_is_skipped() {
+    let setup = start().await;
+    let first = notification(vec![vec![messages_value(
+        vec![contact(ASHA, "Asha")],
+        vec![
+            text_with_id("", ASHA, "empty id"),
+            text_with_id("  ", ASHA, "blank id"),
+            text_with_id("wamid.e1", ASHA, "hello"),
+        ],
+    )]]);
+    setup.deliver(&first).await;
+    setup.wait_for_requests(1).await;
+    setup.app.wait_idle().await;
+
+    // A later empty id from another sender must not hide its valid message.
+    let second = notification(vec![vec![messages_value(
+        vec![contact(RAVI, "Ravi")],
+        vec![text_with_id("", RAVI, "empty id"), text_with_id("wamid.e2", RAVI, "hello")],
+    )]]);
+    setup.deliver(&second).await;
+    setup.wait_for_requests(2).await;
+    setup.app.wait_idle().await;
+
+    let ids: Vec<Option<String>> =
+        setup.whatsapp_inbound().await.into_iter().map(|message| message.provider_message_id).collect();
+    assert_eq!(ids, [Some("wamid.e1".to_owned()), Some("wamid.e2".to_owned())]);
+    assert_eq!(setup.client_count().await, 2);
+}
+
+#[tokio::test]
+async fn malformed_items_keep_valid_ones() {
+    let setup = start().await;
+    setup.exchange("wamid.m0", ASHA, "hello").await;
+
+    let mut statuses = status_value("wamid.out.1", "delivered", ASHA, vec![]);
+    statuses["statuses"]
+        .as_array_mut()
+        .expect("statuses array")
+        .insert(0, json!({"id": "wamid.out.1", "timestamp": "1767229200"}));
+    let body = notification(vec![vec![
+        messages_value(
+            vec![contact(RAVI, "Ravi")],
+            vec![
+                json!({"from": RAVI, "type": "text", "text": {"body": "no id"}}),
+                text_with_id("wamid.m1", RAVI, "hello"),
+                json!({"from": RAVI, "id": "wamid.m2", "type": "text", "text": "not an object"}),
+            ],
+        ),
+        statuses,
+        json!("not a change value"),
+    ]]);
+    let response = post_signed(&setup.app.address, &body).await;
+    assert_eq!(response.status, 200, "body {:?}", response.body);
+    setup.wait_for_requests(2).await;
+    setup.app.wait_idle().await;
+
+    let ids: Vec<Option<String>> =
+        setup.whatsapp_inbound().await.into_iter().map(|message| message.provider_message_id).collect();
+    assert_eq!(ids, [Some("wamid.m0".to_owned()), Some("wamid.m1".to_owned())]);
+    assert_eq!(setup.client(RAVI).await.display_name, "Ravi");
+    let delivered = setup.outbound_by_provider_id("wamid.out.1").await;
+    assert!(delivered.delivered_at.is_some(), "the valid status after the malformed one was not applied");
+}
+
+#[tokio::test]
+async fn long_profile_name_is_capped() {
+    let setup = start().await;
+    let name = format!("{}\u{7}\n{}", "A".repeat(10), "अ".repeat(200_000));
+    setup.deliver(&one_text("wamid.name.1", ASHA, &name, "hello")).await;
+    setup.wait_for_requests(1).await;
+    setup.app.wait_idle().await;
+    let stored = setup.client(ASHA).await.display_name;
+    assert_eq!(stored.chars().count(), sandesh::channels::whatsapp::payload::MAX_PROFILE_NAME_CHARS);
+    assert!(stored.starts_with("AAAAAAAAAAअ"), "control characters were kept: {stored:?}");
+
+    // A later message with the same long name does not grow it either.
+    setup.exchange("wamid.name.2", ASHA, "again").await;
+    setup.deliver(&one_text("wamid.name.3", ASHA, &name, "and again")).await;
+    setup.wait_for_requests(3).await;
+    setup.app.wait_idle().await;
+    assert_eq!(setup.client(ASHA).await.display_name, stored);
+}
+
+#[tokio::test]
+async fn reactions_get_no_reply() {
+    let setup = start().await;
+    setup.exchange("wamid.r0", ASHA, "hello").await;
+
+    let reaction = json!({
+        "from": ASHA, "id": "wamid.r1", "timestamp": "1767225603", "type": "reaction",
+        "reaction": {"message_id": "wamid.out.1", "emoji": "👍"},
+    });
+    let unsupported = json!({
+        "from": ASHA, "id": "wamid.r2", "timestamp": "1767225604", "type": "unsupported",
+        "errors": [{"code": 131051, "title": "Message type unknown", "message": "Message type unknown"}],
+    });
+    setup
+        .deliver(&notification(vec![vec![messages_value(vec![contact(ASHA, "Asha")], vec![reaction, unsupported])]]))
+        .await;
+    setup.app.wait_idle().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(setup.graph.received().len(), 1, "a reaction or unsupported message got a reply");
+
+    let stored = setup.whatsapp_inbound().await;
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[1].text, "👍");
+    assert_eq!(stored[1].status, "processed");
+    assert_eq!(stored[1].outcome.as_deref(), Some("reaction_stored"));
+    assert!(stored[1].processed_at.is_some());
+    assert_eq!(stored[2].status, "processed");
+    assert_eq!(stored[2].outcome.as_deref(), Some("unsupported_stored"));
+}
+
+#[tokio::test]
+async fn button_payload_keyword_is_used() {
+    let setup = start().await;
+    let welcome = setup.exchange("wamid.k0", ASHA, "hello").await;
+    let old_password = word_after(&welcome.text(), "One-time password: ");
+
+    let button = json!({
+        "from": ASHA, "id": "wamid.k1", "timestamp": "1767225605", "type": "button",
+        "button": {"text": "Get a new password", "payload": "PASSWORD"},
+    });
+    setup.deliver(&notification(vec![vec![messages_value(vec![contact(ASHA, "Asha")], vec![button])]])).await;
+    let replies = setup.wait_for_requests(2).await;
+    setup.app.wait_idle().await;
+    let new_password = word_after(&replies[1].text(), "one-time password is ");
+    assert_ne!(new_password, old_password);
+    assert!(password::verify(&new_password, &setup.client(ASHA).await.password_hash));
+
+    let list_reply = json!({
+        "from": ASHA, "id": "wamid.k2", "timestamp": "1767225606", "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": "choose-language-mr", "title": "मराठी"}},
+    });
+    setup.deliver(&notification(vec![vec![messages_value(vec![contact(ASHA, "Asha")], vec![list_reply])]])).await;
+    setup.wait_for_requests(3).await;
+    setup.app.wait_idle().await;
+    assert_eq!(setup.client(ASHA).await.language, "mr", "a button titled with a keyword switches the language");
+    let outcomes: Vec<Option<String>> =
+        setup.whatsapp_inbound().await.into_iter().map(|message| message.outcome).collect();
+    let expected = ["client_created", "credentials_sent", "language_set"].map(|outcome| Some(outcome.to_owned()));
+    assert_eq!(outcomes, expected);
+}
+
+#[tokio::test]
+async fn user_id_failure_masks_the_id() {
+    let setup = start().await;
+    let user_id = "IN.13491208655302741918";
+    let body = notification(vec![vec![messages_value(
+        vec![json!({"profile": {"name": "Asha"}, "user_id": user_id})],
+        vec![
+            json!({"from_user_id": user_id, "id": "wamid.u1", "timestamp": "1767225600", "type": "text", "text": {"body": "hello"}}),
+        ],
+    )]]);
+    setup.deliver(&body).await;
+    setup
+        .app
+        .wait_until("the reply to a user id fails", |connection| {
+            use sandesh::db::schema::outbound_messages;
+            outbound_messages::table
+                .filter(outbound_messages::status.eq("failed"))
+                .count()
+                .get_result::<i64>(connection)
+                .map(|failed| failed == 1)
+        })
+        .await;
+
+    let outbound = setup.app.outbound().await;
+    let error = outbound[0].last_error.clone().expect("failure reason stored");
+    assert!(error.contains("invalid recipient"), "error {error:?}");
+    assert!(!error.contains(user_id), "error {error:?} shows the raw user id");
+    let flags = setup.app.flags().await;
+    assert_eq!(flags.len(), 1);
+    assert!(!flags[0].detail.contains(user_id), "flag {:?} shows the raw user id", flags[0].detail);
+    assert_eq!(setup.graph.received().len(), 0);
+}
+
+#[tokio::test]
+async fn new_password_lifts_sign_in_lockout() {
+    let setup = start().await;
+    let welcome = setup.exchange("wamid.lock.1", ASHA, "hello").await;
+    let text = welcome.text();
+    let (login, first_password) = (word_after(&text, "Login: "), word_after(&text, "One-time password: "));
+
+    for attempt in 0..5 {
+        let (_, status) = portal_sign_in(&setup.app.address, &login, "wrong-password").await;
+        assert_eq!(status, 200, "wrong password {attempt} got {status}");
+    }
+    let (_, locked) = portal_sign_in(&setup.app.address, &login, &first_password).await;
+    assert_eq!(locked, 429, "the login is not locked after 5 failures");
+
+    let reply = setup.exchange("wamid.lock.2", ASHA, "PASSWORD").await;
+    let new_password = word_after(&reply.text(), "one-time password is ");
+    let (_, status) = portal_sign_in(&setup.app.address, &login.to_uppercase(), &new_password).await;
+    assert_eq!(status, 303, "the new one-time password is still locked out");
 }

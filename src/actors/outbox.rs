@@ -255,8 +255,14 @@ async fn send_one(
     provider: &dyn SmsProvider,
     message: &OutboundMessage,
 ) -> Result<crate::channels::Accepted, SendError> {
-    let to = PhoneNumber::parse_e164(&message.recipient)
-        .map_err(|error| SendError::Permanent(format!("invalid recipient: {error}")))?;
+    // The parse error quotes the recipient, which may be a WhatsApp user
+    // id; the stored error and the flag show it masked, like the logs.
+    let to = PhoneNumber::parse_e164(&message.recipient).map_err(|_| {
+        SendError::Permanent(format!(
+            "invalid recipient {}: expected + and 8 to 15 digits, as in +919876543210",
+            crate::sms::phone::mask_phone(&message.recipient)
+        ))
+    })?;
     let sms = OutgoingSms {
         outbound_id: message.id.0,
         to,

@@ -82,9 +82,9 @@ fn outcome_without_reply(kind: &str) -> Option<&'static str> {
 }
 
 /// Returns the text stored for a message. For a tapped button or list row
-/// it is the label, unless only the value it was defined with is a keyword
-/// (a `PASSWORD` payload on a "Get a new password" button): then it is that
-/// value, so the reply treats the tap as the keyword.
+/// it is the label. When only the value the button was defined with is a
+/// keyword, as a `PASSWORD` payload on a "Get a new password" button, the
+/// value is stored instead, so the reply treats the tap as the keyword.
 fn text_to_store(message: &IncomingMessage) -> &str {
     match &message.reply_value {
         Some(value) if keywords::parse(&message.text, false).is_none() && keywords::parse(value, false).is_some() => {

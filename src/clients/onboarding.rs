@@ -1,7 +1,8 @@
 //! Replies to a stored WhatsApp message: the first message from a WhatsApp
 //! id creates a client with a login and a one-time password, later ones
 //! get the portal link again, and keywords switch the language or issue
-//! new credentials. New credentials also end the client's portal sessions.
+//! new credentials. New credentials also end the client's portal sessions
+//! and clear the failed sign-ins counted against the login.
 //! Each reply is queued in the outbox on channel `whatsapp` in the same
 //! write transaction that marks the message processed, so a message gets
 //! one reply even when two workers race.
@@ -16,8 +17,10 @@ use crate::db::clients::{Client, NewClient};
 use crate::db::ids::{ClientId, InboundId};
 use crate::db::inbound::{status, InboundMessage};
 use crate::db::outbound::{NewOutboundMessage, OutboundMessage};
+use crate::db::staff::LoginAttempts;
 use crate::db::{write_transaction, DbConnection, DbError, Unavailable};
 use crate::sms::Language;
+use crate::web::portal::login::account_key;
 
 /// The channel name stored on WhatsApp rows.
 pub const CHANNEL: &str = "whatsapp";
@@ -189,6 +192,15 @@ pub fn reply_to(
                 }
             }
         };
+        if password.is_some() {
+            // Failed sign-ins count against the login for a while. Without
+            // this, a client locked out by wrong guesses would get new
+            // credentials that the portal still rejects.
+            let cleared = LoginAttempts::clear_account(connection, &account_key(&client.login))?;
+            if cleared > 0 {
+                tracing::info!(client_id = %client.id, failures = cleared, "cleared failed portal sign-ins for new credentials");
+            }
+        }
         InboundMessage::mark_processed(connection, id, onboarded.outcome(), now)?;
         queue_reply(connection, context, &message, &client, &onboarded, password.as_deref(), now)?;
         Ok(Some(onboarded))

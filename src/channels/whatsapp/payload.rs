@@ -25,7 +25,7 @@ pub struct Notification {
     entry: Value,
 }
 
-/// Why a webhook body was rejected as a whole.
+/// The reason a webhook body is rejected as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
     #[error("the body is not JSON: {0}")]
@@ -240,7 +240,7 @@ pub struct StatusReport {
 
 impl Notification {
     /// Parses the envelope of a webhook body. Only a body that is not JSON,
-    /// or not an object with a string `object`, is an error; the entries
+    /// or not an object with a string `object`, is an error. The entries
     /// are read later by [`Notification::flatten`].
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
         let mut envelope: Value = serde_json::from_slice(body).map_err(EnvelopeError::NotJson)?;
@@ -282,7 +282,10 @@ fn array_at<'a>(value: &'a Value, place: &str, skipped: &mut Vec<SkippedItem>) -
         Value::Array(items) => items,
         Value::Null => &[],
         other => {
-            skipped.push(SkippedItem { location: place.to_owned(), reason: format!("expected an array, found {}", json_kind(other)) });
+            skipped.push(SkippedItem {
+                location: place.to_owned(),
+                reason: format!("expected an array, found {}", json_kind(other)),
+            });
             &[]
         }
     }
@@ -296,7 +299,10 @@ fn object_at<'a>(
 ) -> Option<&'a serde_json::Map<String, Value>> {
     let object = value.as_object();
     if object.is_none() {
-        skipped.push(SkippedItem { location: place.to_owned(), reason: format!("expected an object, found {}", json_kind(value)) });
+        skipped.push(SkippedItem {
+            location: place.to_owned(),
+            reason: format!("expected an object, found {}", json_kind(value)),
+        });
     }
     object
 }
@@ -324,8 +330,8 @@ fn item_at<T: serde::de::DeserializeOwned>(value: &Value, place: &str, skipped: 
 }
 
 /// Describes a deserialization error without the offending value, which
-/// may be a phone number or a message text: `missing field `id`` stays as
-/// it is, `invalid type: string "…", expected a map` becomes
+/// may be a phone number or a message text. For example,
+/// `invalid type: string "…", expected a map` becomes
 /// `invalid type: string, expected a map`.
 fn describe_serde_error(error: &serde_json::Error) -> String {
     let text = error.to_string();
@@ -406,7 +412,8 @@ fn flatten_message(message: &Message, contacts: &[Contact], phone_number_id: &st
         .or_else(|| contact.and_then(|contact| non_empty(contact.wa_id.as_ref())))
         .or_else(|| contact.and_then(|contact| non_empty(contact.user_id.as_ref())))
         .ok_or_else(|| format!("message {} has no 'from', 'from_user_id' or contact id", message.id))?;
-    let profile_name = contact.and_then(|contact| contact.profile.as_ref()).map(|profile| clean_profile_name(&profile.name));
+    let profile_name =
+        contact.and_then(|contact| contact.profile.as_ref()).map(|profile| clean_profile_name(&profile.name));
 
     let media = [
         ("image", &message.image),
