@@ -1,7 +1,10 @@
 // Live chat widget for the portal and the dashboard. It turns
 // <section id="chat" data-ws-url data-upload-url data-csrf data-me
 // data-can-write data-label-*> into a chat over the WebSocket protocol in
-// docs/chat-protocol.md. No framework and no build step.
+// docs/chat-protocol.md. No framework and no build step. When the request's
+// status changes, elements of the page marked data-chat-status and
+// data-chat-notice get the labels data-label-status-<status> and
+// data-label-notice-<status>.
 (function () {
   "use strict";
 
@@ -12,6 +15,11 @@
 
   var MAX_BACKOFF_MS = 30000;
   var FIRST_BACKOFF_MS = 1000;
+  // The server's limit on one frame (MAX_FRAME_BYTES in src/chat/session.rs).
+  // A larger frame closes the socket with 1009, so it is never sent.
+  var MAX_FRAME_BYTES = 64 * 1024;
+  var CLOSE_POLICY = 1008;
+  var CLOSE_TOO_BIG = 1009;
   var data = root.dataset;
   var me = data.me === "helper" ? "helper" : "client";
   var canWrite = data.canWrite === "true";
@@ -28,6 +36,7 @@
     delivered: "Delivered",
     read: "Read",
     failed: "Not sent",
+    "too-long": "The message is too long to send.",
     me: "You",
     other: "",
     "read-only": "This chat is read-only.",
@@ -335,15 +344,85 @@
     return false;
   }
 
+  function sendFrameOf(clientId, item) {
+    var frame = { type: "send", client_id: clientId, text: item.text || "" };
+    if (item.file_id) {
+      frame.file_id = item.file_id;
+    }
+    return frame;
+  }
+
+  // Returns the size of `frame` as the server counts it: UTF-8 bytes.
+  function frameBytes(frame) {
+    var text = JSON.stringify(frame);
+    if (window.TextEncoder) {
+      return new TextEncoder().encode(text).length;
+    }
+    return new Blob([text]).size;
+  }
+
+  // Sends a pending message, or marks it failed when its frame is over
+  // the server's limit, so it is not sent again on every reconnect.
+  function sendMessage(clientId, item) {
+    var frame = sendFrameOf(clientId, item);
+    if (frameBytes(frame) > MAX_FRAME_BYTES) {
+      markFailed(clientId, label("too-long"));
+      setStatus(label("too-long"), true);
+      return;
+    }
+    sendFrame(frame);
+  }
+
   function sendPending() {
     Object.keys(pending).forEach(function (clientId) {
-      var item = pending[clientId];
-      var frame = { type: "send", client_id: clientId, text: item.text || "" };
-      if (item.file_id) {
-        frame.file_id = item.file_id;
-      }
-      sendFrame(frame);
+      sendMessage(clientId, pending[clientId]);
     });
+  }
+
+  // After a 1009 close: marks failed every pending message whose frame is
+  // over the limit or, when none is (the server's limit is lower than
+  // MAX_FRAME_BYTES), the largest one, so the reconnect does not send the
+  // same refused frame again.
+  function dropRefusedMessages() {
+    var largest = null;
+    var largestBytes = -1;
+    var dropped = false;
+    Object.keys(pending).forEach(function (clientId) {
+      var bytes = frameBytes(sendFrameOf(clientId, pending[clientId]));
+      if (bytes > MAX_FRAME_BYTES) {
+        markFailed(clientId, label("too-long"));
+        dropped = true;
+      } else if (bytes > largestBytes) {
+        largest = clientId;
+        largestBytes = bytes;
+      }
+    });
+    if (!dropped && largest !== null) {
+      markFailed(largest, label("too-long"));
+    }
+  }
+
+  // Shows the request's new status in the page's marked elements.
+  function showRequestStatus(status) {
+    var statusLabel = label("status-" + status);
+    document.querySelectorAll("[data-chat-status]").forEach(function (node) {
+      if (statusLabel) {
+        node.textContent = statusLabel;
+      }
+      Array.prototype.slice.call(node.classList).forEach(function (name) {
+        if (name.indexOf("status-") === 0) {
+          node.classList.remove(name);
+        }
+      });
+      node.classList.add("status-" + status);
+      node.setAttribute("data-chat-status", status);
+    });
+    var noticeLabel = label("notice-" + status);
+    if (noticeLabel) {
+      document.querySelectorAll("[data-chat-notice]").forEach(function (node) {
+        node.textContent = noticeLabel;
+      });
+    }
   }
 
   // Reports the other side's messages as delivered, and as seen while the
@@ -425,6 +504,7 @@
       case "status":
         canWrite = frame.can_write;
         showWritable();
+        showRequestStatus(frame.status);
         break;
       case "error":
         if (frame.client_id) {
@@ -459,14 +539,17 @@
       if (stopped) {
         return;
       }
-      // 1008: the server closed the chat for this viewer (access lost);
-      // reconnecting would only be refused.
-      if (event.code === 1008) {
+      // 1008: the server closed the chat for this viewer (access lost or
+      // sign-in ended); reconnecting would only be refused.
+      if (event.code === CLOSE_POLICY) {
         stopped = true;
         canWrite = false;
         showWritable();
         setStatus(event.reason || label("read-only"), true);
         return;
+      }
+      if (event.code === CLOSE_TOO_BIG) {
+        dropRefusedMessages();
       }
       setStatus(label("offline"), true);
       var delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * Math.pow(2, attempt));
@@ -488,11 +571,7 @@
     list.appendChild(renderPending(clientId, item));
     refreshEmpty();
     list.scrollTop = list.scrollHeight;
-    var frame = { type: "send", client_id: clientId, text: text };
-    if (fileId) {
-      frame.file_id = fileId;
-    }
-    sendFrame(frame);
+    sendMessage(clientId, item);
   }
 
   form.addEventListener("submit", function (event) {

@@ -594,3 +594,83 @@ async fn other_officers_get_404_and_lose_access() {
     assert_eq!(after_status, StatusCode::NOT_FOUND);
     assert_eq!(new_helper_status, StatusCode::CREATED);
 }
+
+/// Waits for the socket to close and returns its close frame.
+async fn closed_with(socket: &mut Socket, within: Duration) -> (CloseCode, String) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await.expect("the socket closes in time") {
+            Some(Ok(Message::Close(Some(frame)))) => return (frame.code, frame.reason.to_string()),
+            Some(Ok(Message::Close(None))) => panic!("close frame without a code"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+/// Marks a staff user inactive straight in the database, as an admin's
+/// change would, without the dashboard's release of their requests.
+async fn deactivate(server: &Server, staff: StaffId) {
+    use sandesh::db::schema::staff_users;
+
+    server
+        .db(move |connection| {
+            diesel::update(staff_users::table.find(staff)).set(staff_users::active.eq(false)).execute(connection)
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn deactivated_officer_cannot_post_over_socket() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("gone@ngo.example", Role::Officer).await;
+    let request = server.request("919800000011").await;
+    server.assign(request, helper).await;
+    let mut socket = server.connect(&token, request, None).await;
+    next_of(&mut socket, "history").await;
+
+    deactivate(&server, helper).await;
+    send(&mut socket, json!({"type": "send", "client_id": "gone-1", "text": "still here?"})).await;
+    let (code, reason) = closed_with(&mut socket, FRAME_TIMEOUT).await;
+
+    assert_eq!(code, CloseCode::Policy, "{reason}");
+    assert!(reason.contains("API token has ended"), "{reason}");
+    assert!(server.stored_messages(request).await.is_empty(), "a message was stored after the sign-in ended");
+}
+
+#[tokio::test]
+async fn revoked_token_closes_idle_socket() {
+    use sandesh::db::schema::api_tokens;
+
+    let server = Server::start().await;
+    let (helper, token) = server.officer("idle@ngo.example", Role::Officer).await;
+    let request = server.request("919800000012").await;
+    server.assign(request, helper).await;
+    let mut socket = server.connect(&token, request, None).await;
+    next_of(&mut socket, "history").await;
+
+    server.db(|connection| diesel::delete(api_tokens::table).execute(connection)).await;
+    let within = sandesh::chat::credential::RECHECK_INTERVAL + FRAME_TIMEOUT;
+    let (code, reason) = closed_with(&mut socket, within).await;
+
+    assert_eq!(code, CloseCode::Policy, "{reason}");
+    assert!(reason.contains("API token has ended"), "{reason}");
+}
+
+#[tokio::test]
+async fn oversized_frame_closes_with_1009() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("big@ngo.example", Role::Officer).await;
+    let request = server.request("919800000013").await;
+    server.assign(request, helper).await;
+    let mut socket = server.connect(&token, request, None).await;
+    next_of(&mut socket, "history").await;
+
+    let text = "x".repeat(sandesh::chat::session::MAX_FRAME_BYTES);
+    send(&mut socket, json!({"type": "send", "client_id": "big-1", "text": text})).await;
+    let (code, reason) = closed_with(&mut socket, FRAME_TIMEOUT).await;
+
+    assert_eq!(code, CloseCode::Size, "{reason}");
+    assert!(reason.contains("65536 bytes"), "{reason}");
+    assert!(server.stored_messages(request).await.is_empty());
+}

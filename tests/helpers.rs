@@ -621,3 +621,100 @@ async fn non_numeric_ids_get_dashboard_404() {
         assert_eq!(page.body, missing.body, "{action} of abc differs from the dashboard's not-found page");
     }
 }
+
+/// Waits up to ten seconds for the socket to close and returns the close
+/// frame's code and reason. Returns `None` when the socket stays open or
+/// ends without a close frame.
+async fn close_frame(socket: &mut Socket) -> Option<(u16, String)> {
+    use futures_util::StreamExt as _;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::time::timeout(remaining, socket.next()).await {
+            Ok(Some(Ok(WsMessage::Close(Some(frame))))) => return Some((frame.code.into(), frame.reason.to_string())),
+            Ok(Some(Ok(WsMessage::Close(None)) | Err(_)) | None) | Err(_) => return None,
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn dashboard_websocket_checks_origin() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let server = Server::start().await;
+    let thane = corporation(&server, THANE_CORPORATION).await;
+    let id = add_request(&server, thane, "Seema Devi", 10).await;
+    staff_browser(&server, OFFICER_EMAIL, Role::Officer, &[THANE_CORPORATION]).await;
+    let cookie = session_cookie(&server, OFFICER_EMAIL).await;
+    let url = format!("{}/dashboard/requests/{id}/ws", server.address.replacen("http://", "ws://", 1));
+    let host = server.address.trim_start_matches("http://").to_owned();
+
+    let mut results = Vec::new();
+    for origin in ["https://evil.example".to_owned(), format!("http://{host}")] {
+        let mut handshake = url.as_str().into_client_request().expect("WebSocket request");
+        handshake.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
+        handshake.headers_mut().insert("origin", origin.parse().expect("origin header"));
+        results.push(tokio_tungstenite::connect_async(handshake).await.map(|_| ()));
+    }
+
+    match &results[0] {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403 for another origin, got {other:?}"),
+    }
+    assert!(results[1].is_ok(), "same origin refused: {:?}", results[1]);
+}
+
+#[tokio::test]
+async fn deactivating_helper_releases_and_disconnects() {
+    let server = Server::start().await;
+    let thane = corporation(&server, THANE_CORPORATION).await;
+    let id = add_request(&server, thane, "Seema Devi", 10).await;
+    let (officer, officer_id) = staff_browser(&server, OFFICER_EMAIL, Role::Officer, &[THANE_CORPORATION]).await;
+    let (admin, _) = staff_browser(&server, ADMIN_EMAIL, Role::Admin, &[]).await;
+    post_action(&officer, id, "accept", &[]).await;
+    let mut socket = open_socket(&server, OFFICER_EMAIL, id).await.expect("the helper joins the chat");
+    next_frame(&mut socket, "history").await;
+
+    let token = admin.csrf_of(&format!("/dashboard/admin/staff/{officer_id}")).await;
+    let thane_id = thane.to_string();
+    let saved = admin
+        .post(
+            &format!("/dashboard/admin/staff/{officer_id}"),
+            &[
+                ("csrf_token", &token),
+                ("name", "Test Staff"),
+                ("designation", "Tester"),
+                ("role", "officer"),
+                ("corporations", &thane_id),
+            ],
+        )
+        .await;
+    let closed = close_frame(&mut socket).await;
+    let request = stored(&server, id).await;
+
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (code, reason) = closed.expect("the deactivated helper's socket closes with a reason");
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("session has ended"), "{reason}");
+    assert_eq!(request.status, status::OPEN);
+    assert_eq!(request.helper_id, None);
+}
+
+#[tokio::test]
+async fn reassign_at_limit_names_target_officer() {
+    let server = Server::start_with(|settings| settings.chat.max_open_per_helper = 1).await;
+    let thane = corporation(&server, THANE_CORPORATION).await;
+    let held = add_request(&server, thane, "First Client", 20).await;
+    let moved = add_request(&server, thane, "Second Client", 10).await;
+    let (second, second_id) = staff_browser(&server, SECOND_OFFICER_EMAIL, Role::Officer, &[THANE_CORPORATION]).await;
+    let (admin, _) = staff_browser(&server, ADMIN_EMAIL, Role::Admin, &[]).await;
+    post_action(&second, held, "accept", &[]).await;
+
+    let rejected = post_action(&admin, moved, "reassign", &[("officer", &second_id.to_string())]).await;
+
+    assert_eq!(rejected.status, StatusCode::CONFLICT);
+    assert!(rejected.body.contains("Test Staff already holds 1 open requests, the limit is 1"), "{}", rejected.body);
+    assert!(!rejected.body.contains("You already hold"), "{}", rejected.body);
+    assert_eq!(stored(&server, moved).await.status, status::OPEN);
+}

@@ -753,3 +753,131 @@ async fn non_numeric_ids_get_translated_404() {
     assert_eq!(upload.status(), StatusCode::NOT_FOUND);
     assert_eq!(upload.text().await.expect("upload body"), missing.body);
 }
+
+/// Signs in and returns the browser with its session cookie value.
+async fn signed_in_with_cookie(server: &Server, client: &TestClient) -> (Browser, String) {
+    let browser = Browser::new(server);
+    let signed_in = portal_sign_in(&browser, &client.login, PASSWORD).await;
+    let token = set_cookies(&signed_in)
+        .into_iter()
+        .find_map(|value| {
+            value.strip_prefix("sandesh_client=").map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
+        .expect("client session cookie");
+    (browser, format!("sandesh_client={token}"))
+}
+
+#[tokio::test]
+async fn expired_session_closes_websocket() {
+    use futures_util::SinkExt as _;
+
+    let server = Server::start().await;
+    let client = add_client(&server, "seema40", "en", 24).await;
+    let (browser, cookie) = signed_in_with_cookie(&server, &client).await;
+    let request_id = create_request(&server, &browser).await;
+    let address = server.address.replace("http://", "ws://");
+    let mut handshake =
+        format!("{address}/portal/requests/{request_id}/ws").into_client_request().expect("WebSocket request");
+    handshake.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(handshake).await.expect("WebSocket opens");
+
+    server.clock.advance(chrono::Duration::days(31));
+    let frame = serde_json::json!({"type": "send", "client_id": "late-1", "text": "hello after expiry"});
+    socket.send(Message::text(frame.to_string())).await.expect("frame sent");
+    let mut close = None;
+    for _ in 0..20 {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("a close frame before the end")
+            .expect("a valid frame");
+        if let Message::Close(frame) = message {
+            close = frame;
+            break;
+        }
+    }
+    let stored = server
+        .db(move |connection| {
+            use sandesh::db::schema::chat_messages;
+            chat_messages::table.filter(chat_messages::request_id.eq(request_id)).count().get_result::<i64>(connection)
+        })
+        .await;
+
+    let close = close.expect("the socket closes with a reason");
+    assert_eq!(u16::from(close.code), 1008, "{}", close.reason);
+    assert!(close.reason.contains("portal session has ended"), "{}", close.reason);
+    assert_eq!(stored, 0, "a message was stored after the session expired");
+}
+
+#[tokio::test]
+async fn websocket_after_must_be_a_number() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema41", "en", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let request_id = create_request(&server, &browser).await;
+
+    let response = browser
+        .client
+        .get(format!("{}/portal/requests/{request_id}/ws?after=abc", server.address))
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .expect("ws handshake");
+    let status = response.status();
+    let body = response.text().await.expect("body");
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("'abc' is not a message id"), "{body}");
+    assert!(!body.contains("Query deserialize error"), "{body}");
+}
+
+#[tokio::test]
+async fn long_devanagari_description_is_accepted() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema42", "hi", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let area = corporation_id(&server, THANE_CORPORATION).await.to_string();
+    let description = "स".repeat(2000);
+    let fields = [
+        ("origin", "form"),
+        ("name", "सीमा देवी"),
+        ("phone", "98765 43210"),
+        ("category", "health"),
+        ("area", area.as_str()),
+    ];
+
+    let mut accepted_fields = fields.to_vec();
+    accepted_fields.push(("description", description.as_str()));
+    let accepted = post_request(&browser, &accepted_fields).await;
+    let huge = "स".repeat(8000);
+    let mut rejected_fields = fields.to_vec();
+    rejected_fields.push(("description", huge.as_str()));
+    let rejected = post_request(&browser, &rejected_fields).await;
+    let client_id = client.id;
+    let stored = server.db(move |connection| ClientRequest::for_client(connection, client_id)).await;
+
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    assert_eq!(rejected.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(rejected.body.contains("विवरण बहुत लंबा है"), "no translated field error: {}", rejected.body);
+    assert!(rejected.body.contains("<html lang=\"hi\">"), "the form comes back in Hindi: {}", rejected.body);
+    assert!(stored.iter().any(|request| request.description == description), "the long description was not stored");
+}
+
+#[tokio::test]
+async fn request_page_marks_status_for_chat() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema43", "en", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let request_id = create_request(&server, &browser).await;
+
+    let page = browser.get(&format!("/portal/requests/{request_id}")).await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-chat-status"), "{}", page.body);
+    assert!(page.body.contains("data-chat-notice"), "{}", page.body);
+    assert!(page.body.contains("data-label-status-assigned=\"A helper is on it\""), "{}", page.body);
+    assert!(page.body.contains("data-label-notice-closed="), "{}", page.body);
+}

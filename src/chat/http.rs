@@ -344,14 +344,13 @@ pub async fn post_message(
     input: PostInput,
     prefix: &str,
 ) -> Result<(MessageView, bool), ChatError> {
-    let (_room, answer) =
-        ask_room(&state.chat, request_id, || Post {
-            viewer: viewer.clone(),
-            input: input.clone(),
-            member: None,
-            credential: None,
-        })
-            .await?;
+    let (_room, answer) = ask_room(&state.chat, request_id, || Post {
+        viewer: viewer.clone(),
+        input: input.clone(),
+        member: None,
+        credential: None,
+    })
+    .await?;
     let (view, created) = answer?;
     Ok((with_prefix(&view, prefix), created))
 }

@@ -399,8 +399,8 @@ impl Handler<Older> for ChatRoom {
 }
 
 /// Checks every member against the request's current state and its own
-/// sign-in: members who can no longer see the request, or whose sign-in
-/// ended, are disconnected; the rest get a `status` frame.
+/// sign-in. Members who can no longer see the request, or whose sign-in
+/// ended, are disconnected. The rest get a `status` frame.
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct CheckAccess;

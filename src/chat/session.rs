@@ -170,7 +170,10 @@ enum Handled {
     Done,
     /// The frame was rejected: the text of the error frame and, for a
     /// `send` that must not be sent again, its `client_id`.
-    Rejected { message: String, client_id: Option<String> },
+    Rejected {
+        message: String,
+        client_id: Option<String>,
+    },
     /// A `send` arrived after the sign-in ended; nothing was stored.
     SignInEnded,
 }
@@ -204,14 +207,15 @@ async fn handle_frame(setup: &SessionSetup, room: &Addr<ChatRoom>, member: Membe
             let rejected = matches!(error, ChatError::BadRequest(_) | ChatError::Forbidden(_) | ChatError::NotFound(_));
             Handled::Rejected { message: error_message(&error), client_id: client_id.filter(|_| rejected) }
         }
-        Err(error) => {
-            Handled::Rejected { message: format!("the chat room is not available ({error}); reconnect"), client_id: None }
-        }
+        Err(error) => Handled::Rejected {
+            message: format!("the chat room is not available ({error}); reconnect"),
+            client_id: None,
+        },
     }
 }
 
-/// Runs the periodic check of the session's sign-in. A database that cannot
-/// answer keeps the socket open: the next check or `send` tries again.
+/// Runs the periodic check of the session's sign-in. A failed database call
+/// keeps the socket open, because the next check or `send` tries again.
 async fn sign_in_is_live(setup: &SessionSetup) -> bool {
     let engine = setup.engine.clone();
     let credential = setup.credential.clone();
@@ -219,9 +223,7 @@ async fn sign_in_is_live(setup: &SessionSetup) -> bool {
     let checked = setup
         .engine
         .database
-        .run(move |connection| {
-            credential.is_live(connection, &engine, now, CheckKind::Periodic).map_err(DbError::from)
-        })
+        .run(move |connection| credential.is_live(connection, &engine, now, CheckKind::Periodic).map_err(DbError::from))
         .await;
     match checked {
         Ok(live) => live,

@@ -34,7 +34,9 @@ fn parse_after(value: Option<&str>) -> Result<Option<ChatMessageId>, ChatError> 
     match value.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
         Some(text) => text.parse::<i32>().map(|id| Some(ChatMessageId(id))).map_err(|_| {
-            ChatError::BadRequest(format!("after '{text}' is not a message id: give the number of the last message shown"))
+            ChatError::BadRequest(format!(
+                "after '{text}' is not a message id: give the number of the last message shown"
+            ))
         }),
     }
 }

@@ -41,7 +41,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("/login", web::post().to(login::submit))
             .route("/logout", web::post().to(login::logout))
             .route("/language", web::post().to(language::change))
-            .route("/requests", web::post().to(requests::create))
+            .service(
+                web::resource("/requests").app_data(requests::form_config()).route(web::post().to(requests::create)),
+            )
             .route("/requests/new", web::get().to(requests::new_form))
             .route("/requests/{id}", web::get().to(requests::show))
             .configure(chat::routes)

@@ -2,6 +2,7 @@
 //! and the list of requests, the new-request form, and a request's page
 //! with its chat.
 
+use actix_web::error::UrlencodedError;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -24,6 +25,18 @@ pub const CATEGORIES: [&str; 5] = ["health", "documents", "benefits", "appointme
 
 /// Maximum length of a description, in characters.
 pub const MAX_DESCRIPTION_LENGTH: usize = 2000;
+
+/// Largest new-request form body accepted, in bytes. Browsers percent-encode
+/// each UTF-8 byte as three characters, so a description of
+/// [`MAX_DESCRIPTION_LENGTH`] Devanagari characters (three bytes each) is
+/// about 18 KB, over actix's default limit of 16 KiB. This limit leaves room
+/// for four-byte characters (24 KB) and the other fields.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Returns the form settings of `POST /portal/requests`.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default().limit(MAX_FORM_BYTES)
+}
 
 /// Maximum length of a contact name, in characters.
 pub const MAX_NAME_LENGTH: usize = 100;
@@ -230,6 +243,12 @@ fn new_page(
     render_with_status(status, &page)
 }
 
+/// Returns whether a form extraction failed because the body is over the
+/// limit.
+fn is_too_large(error: &actix_web::Error) -> bool {
+    matches!(error.as_error::<UrlencodedError>(), Some(UrlencodedError::Overflow { .. }))
+}
+
 /// A request that passed validation, ready to store.
 struct ValidRequest {
     corporation_id: CorporationId,
@@ -322,22 +341,35 @@ fn validate(
 
 /// `POST /portal/requests`: stores a new open request and opens its page
 /// (at the chat for the chat choice). A rejected form is shown again with
-/// status 422, each problem beside its field and every field as typed.
+/// status 422, each problem beside its field and every field as typed. A
+/// body over [`MAX_FORM_BYTES`] cannot be read, so the empty form comes
+/// back with status 413 and the description's length error.
 pub async fn create(
     request: HttpRequest,
     state: web::Data<AppState>,
     signed_in: SignedInClient,
-    form: web::Form<RequestForm>,
-) -> Result<HttpResponse, PortalError> {
-    signed_in.check_csrf(&form.csrf_token, &request)?;
-    let form = form.into_inner();
+    form: Result<web::Form<RequestForm>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
     let corporations = load_corporations(&state).await?;
     let texts = Texts::new(&state, signed_in.client.language());
+    let form = match form {
+        Ok(form) => form.into_inner(),
+        Err(error) if is_too_large(&error) => {
+            tracing::info!(client_id = %signed_in.client.id, %error, "rejected a new-request form over the size limit");
+            let mut errors = Errors::default();
+            let max = MAX_DESCRIPTION_LENGTH.to_string();
+            errors.add("description", texts.with("portal-error-description-long", "max", &max));
+            let form = RequestForm { origin: origin::FORM.to_owned(), ..RequestForm::default() };
+            return Ok(new_page(&state, &signed_in, &corporations, form, errors, StatusCode::PAYLOAD_TOO_LARGE)?);
+        }
+        Err(error) => return Err(error),
+    };
+    signed_in.check_csrf(&form.csrf_token, &request)?;
 
     let valid = match validate(&form, &signed_in, &corporations, &texts) {
         Ok(valid) => valid,
         Err(errors) => {
-            return new_page(&state, &signed_in, &corporations, form, errors, StatusCode::UNPROCESSABLE_ENTITY);
+            return Ok(new_page(&state, &signed_in, &corporations, form, errors, StatusCode::UNPROCESSABLE_ENTITY)?);
         }
     };
 
@@ -367,7 +399,8 @@ pub async fn create(
             })
             .map_err(DbError::from)
         })
-        .await?;
+        .await
+        .map_err(PortalError::from)?;
     tracing::info!(
         client_id = %client_id,
         request_id = %stored.id,

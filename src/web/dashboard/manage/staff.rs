@@ -1,13 +1,16 @@
 //! `/dashboard/admin/staff`: dashboard accounts. Admins add officers and
 //! admins with an initial password, assign officers their corporations,
 //! set a new password for someone locked out, and deactivate accounts.
-//! Deactivating an account or setting its password ends its sessions.
+//! Deactivating an account or setting its password ends its sessions, and
+//! deactivating gives its assigned client requests back to the open queue.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::corporations::MAX_NAME_LENGTH;
 use super::{is_unique_violation, Cell, Link, ListPage, NoticeQuery};
-use crate::db::ids::CorporationId;
+use crate::chat::http as chat_http;
+use crate::db::client_requests::ClientRequest;
+use crate::db::ids::{ClientRequestId, CorporationId};
 use crate::db::organisation::Corporation;
 use crate::db::staff::{parse_email, NewStaffUser, Role, StaffChanges, StaffId, StaffSession, StaffUser};
 use crate::db::{write_transaction, DbConnection, DbError};
@@ -396,6 +399,13 @@ pub async fn create(
     }
 }
 
+/// The effects of saving a staff user: the number of ended sessions, and
+/// the assigned requests that went back to the open queue.
+struct SavedChanges {
+    ended_sessions: usize,
+    released: Vec<ClientRequestId>,
+}
+
 /// `POST /dashboard/admin/staff/{id}`
 pub async fn update(
     request: HttpRequest,
@@ -441,7 +451,7 @@ pub async fn update(
         .engine
         .database
         .run(move |connection| {
-            write_transaction(connection, |connection| -> diesel::QueryResult<Result<usize, Errors>> {
+            write_transaction(connection, |connection| -> diesel::QueryResult<Result<SavedChanges, Errors>> {
                 let errors = check_corporations(connection, &checked.corporations)?;
                 if !errors.is_empty() {
                     return Ok(Err(errors));
@@ -455,6 +465,7 @@ pub async fn update(
                 StaffUser::update(connection, id, &changes)?;
                 StaffUser::set_corporations(connection, id, &checked.corporations)?;
                 let mut ended = 0;
+                let mut released = Vec::new();
                 if let Some(hash) = &hash {
                     StaffUser::set_password(connection, id, hash, now)?;
                     ended += match &keep {
@@ -464,17 +475,28 @@ pub async fn update(
                 }
                 if !checked.active {
                     ended += StaffSession::delete_all_of(connection, id)?;
+                    // An inactive helper cannot reply, so their clients go
+                    // back to the queue for another officer.
+                    for request_id in ClientRequest::assigned_to(connection, id)? {
+                        ClientRequest::release(connection, request_id, now)?;
+                        released.push(request_id);
+                    }
                 }
-                Ok(Ok(ended))
+                Ok(Ok(SavedChanges { ended_sessions: ended, released }))
             })
             .map_err(DbError::from)
         })
         .await?;
 
     match outcome {
-        Ok(ended_sessions) => {
+        Ok(SavedChanges { ended_sessions, released }) => {
             let staff = signed_in.user.id;
-            tracing::info!(staff_id = %staff, changed_staff_id = %id, ended_sessions, active = values.active, "staff user {staff} changed staff user {id}");
+            tracing::info!(staff_id = %staff, changed_staff_id = %id, ended_sessions, released_requests = released.len(), active = values.active, "staff user {staff} changed staff user {id}");
+            // The rooms close the chat sockets of the ended sessions and
+            // tell the clients that their requests are open again.
+            for request_id in released {
+                chat_http::access_changed(&state, request_id).await;
+            }
             Ok(see_other(&format!("{LIST_PATH}?notice=saved")))
         }
         Err(errors) => form_page(&state, &signed_in, Some(id), &values, &errors).await,
