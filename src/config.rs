@@ -339,12 +339,12 @@ pub struct WhatsAppSettings {
     pub phone_number_id: String,
     /// The access token sent as `Authorization: Bearer`.
     pub access_token: SecretString,
-    /// Where replies go: `graph` (the Cloud API) or `log` (written to the
-    /// log, for demos).
+    /// The destination of replies: `graph` (the Cloud API) or `log`
+    /// (written to the log, for demos).
     pub sender: WhatsAppSender,
 }
 
-/// Where WhatsApp replies are sent.
+/// The destination of WhatsApp replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WhatsAppSender {

@@ -3,7 +3,7 @@
 //! own cookies.
 //!
 //! The client signs in to the portal with the credentials WhatsApp gave
-//! them and starts a chat; the helper, an officer of the same corporation,
+//! them and starts a chat. The helper, an officer of the same corporation,
 //! takes the request on the dashboard. They exchange text and a file. The
 //! client's browser reaches the server through a loopback link that the
 //! test cuts and restores, as a phone losing its network would; messages

@@ -135,6 +135,9 @@ pub async fn read_upload(state: &AppState, mut payload: web::Payload) -> Result<
 /// with `{"file": {...}}`. Its `url` is under the portal for clients and
 /// under the dashboard for staff. The sender then posts a message with its
 /// id.
+// TODO: files that no message ever refers to are kept for good, and a
+// client may upload any number of them; remove them after a grace period
+// and cap uploads per request.
 pub async fn upload(
     state: &AppState,
     viewer: Viewer,

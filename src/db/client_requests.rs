@@ -30,13 +30,13 @@ pub mod status {
     pub const CLOSED: &str = "closed";
 }
 
-/// How a request was started: the form or the chat choice in the portal.
+/// The portal choice a request was started from: the form or the chat.
 pub mod origin {
     pub const FORM: &str = "form";
     pub const CHAT: &str = "chat";
 }
 
-/// Who is looking at a request.
+/// The person looking at a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
     Client(ClientId),
@@ -106,7 +106,7 @@ pub struct NewClientRequest<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// Why a request could not be given to a helper.
+/// The reason a request could not be given to a helper.
 #[derive(Debug, thiserror::Error)]
 pub enum AssignError {
     #[error("request {0} does not exist or is not visible to you")]
@@ -149,7 +149,7 @@ impl ClientRequest {
         Ok(Self::find(connection, id)?.filter(|request| viewer.can_see(request)))
     }
 
-    /// A client's requests, newest first.
+    /// Returns a client's requests, newest first.
     pub fn for_client(connection: &mut DbConnection, client: ClientId) -> QueryResult<Vec<ClientRequest>> {
         client_requests::table
             .filter(client_requests::client_id.eq(client))

@@ -46,12 +46,12 @@ pub struct NewClient<'a> {
 }
 
 impl Client {
-    /// The language the client reads; English if the stored code is unknown.
+    /// Returns the language the client reads, or English if the stored code is unknown.
     pub fn language(&self) -> Language {
         self.language.parse().unwrap_or(Language::En)
     }
 
-    /// Whether the one-time password may still be used at `now`.
+    /// Returns whether the one-time password may still be used at `now`.
     pub fn password_usable(&self, now: NaiveDateTime) -> bool {
         self.password_used_at.is_none() && now < self.password_expires_at
     }
