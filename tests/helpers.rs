@@ -702,6 +702,40 @@ async fn deactivating_helper_releases_and_disconnects() {
 }
 
 #[tokio::test]
+async fn losing_corporation_closes_open_chat() {
+    let server = Server::start().await;
+    let thane = corporation(&server, THANE_CORPORATION).await;
+    let mumbai = corporation(&server, MUMBAI_CORPORATION).await;
+    let id = add_request(&server, thane, "Seema Devi", 10).await;
+    let (_officer, officer_id) = staff_browser(&server, OFFICER_EMAIL, Role::Officer, &[THANE_CORPORATION]).await;
+    let (admin, _) = staff_browser(&server, ADMIN_EMAIL, Role::Admin, &[]).await;
+    let mut socket = open_socket(&server, OFFICER_EMAIL, id).await.expect("an officer of Thane reads the open request");
+    next_frame(&mut socket, "history").await;
+
+    let token = admin.csrf_of(&format!("/dashboard/admin/staff/{officer_id}")).await;
+    let mumbai_id = mumbai.to_string();
+    let saved = admin
+        .post(
+            &format!("/dashboard/admin/staff/{officer_id}"),
+            &[
+                ("csrf_token", &token),
+                ("name", "Test Staff"),
+                ("designation", "Tester"),
+                ("role", "officer"),
+                ("active", "on"),
+                ("corporations", &mumbai_id),
+            ],
+        )
+        .await;
+    let closed = close_frame(&mut socket).await;
+
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (code, reason) = closed.expect("the officer's socket closes once Thane is taken away");
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("no longer have access"), "{reason}");
+}
+
+#[tokio::test]
 async fn reassign_at_limit_names_target_officer() {
     let server = Server::start_with(|settings| settings.chat.max_open_per_helper = 1).await;
     let thane = corporation(&server, THANE_CORPORATION).await;

@@ -14,7 +14,7 @@ use futures_util::StreamExt as _;
 use super::credential::Credential;
 use super::files::{ascii_fallback, display_name, random_stored_name, sha256_hex, sniff, stored_path, write_stored};
 use super::protocol::{load_views, with_prefix, FileView, MessageView, PostInput};
-use super::room::{ask_room, read_only_reason, AccessChanged, Post};
+use super::room::{ask_room, read_only_reason, AccessChanged, AccessChangedEverywhere, Post};
 use super::session::{self, SessionSetup};
 use super::ChatError;
 use crate::db::chat::{ChatFile, ChatMessage, HistoryPage, NewChatFile};
@@ -293,6 +293,14 @@ pub async fn download(state: &AppState, viewer: Viewer, file_id: ChatFileId) -> 
 pub async fn access_changed(state: &AppState, request_id: ClientRequestId) {
     if let Err(error) = state.chat.send(AccessChanged { request_id }).await {
         tracing::error!(%error, %request_id, "telling the chat room about an access change failed");
+    }
+}
+
+/// Makes every running chat room re-check its members, after a staff
+/// user's role, corporations or active flag changed.
+pub async fn staff_changed(state: &AppState) {
+    if let Err(error) = state.chat.send(AccessChangedEverywhere).await {
+        tracing::error!(%error, "telling the chat rooms about a staff change failed");
     }
 }
 

@@ -19,6 +19,7 @@ use super::ChatError;
 use crate::db::chat::{self, ChatFile, ChatMessage, NewChatMessage};
 use crate::db::client_requests::{ClientRequest, Viewer};
 use crate::db::ids::{ChatMessageId, ClientRequestId};
+use crate::db::staff::{Scope, StaffId, StaffUser};
 use crate::db::{write_transaction, DbError};
 use crate::engine::Engine;
 
@@ -415,6 +416,14 @@ impl Handler<CheckAccess> for ChatRoom {
         let now = self.engine.clock.now_naive();
         let credentials: Vec<(MemberId, Credential)> =
             self.members.iter().map(|(member, entry)| (*member, entry.credential.clone())).collect();
+        let staff: Vec<StaffId> = self
+            .members
+            .values()
+            .filter_map(|entry| match &entry.viewer {
+                Viewer::Staff { id, .. } => Some(*id),
+                Viewer::Client(_) => None,
+            })
+            .collect();
         let load = async move {
             database
                 .run(move |connection| {
@@ -425,22 +434,36 @@ impl Handler<CheckAccess> for ChatRoom {
                             ended.push(*member);
                         }
                     }
-                    Ok::<_, DbError>((request, ended))
+                    // An admin may have changed a member's role or
+                    // corporations since they joined.
+                    let mut scopes = HashMap::new();
+                    for id in staff {
+                        if let Some(user) = StaffUser::find(connection, id)? {
+                            scopes.insert(id, Scope::of(connection, &user)?);
+                        }
+                    }
+                    Ok::<_, DbError>((request, ended, scopes))
                 })
                 .await
         };
         AtomicResponse::new(Box::pin(load.into_actor(self).map(move |loaded, room, _ctx| {
-            let (request, ended) = match loaded {
+            let (request, ended, scopes) = match loaded {
                 Ok(loaded) => loaded,
                 Err(error) => {
                     // Keeping members whose access may be gone is worse than
                     // making them reconnect, so every session is closed.
                     tracing::error!(%error, %request_id, "re-checking chat access failed; closing every session");
-                    (None, Vec::new())
+                    (None, Vec::new(), HashMap::new())
                 }
             };
             let members = std::mem::take(&mut room.members);
-            for (member, entry) in members {
+            for (member, mut entry) in members {
+                if let Viewer::Staff { id, scope } = &mut entry.viewer {
+                    match scopes.get(id) {
+                        Some(fresh) => *scope = fresh.clone(),
+                        None => *scope = Scope::Corporations(Vec::new()),
+                    }
+                }
                 if ended.contains(&member) {
                     tracing::info!(%request_id, member, credential = ?entry.credential, "closed a chat session whose sign-in ended");
                     room.offer(member, &entry.queue, Outgoing::Close(entry.credential.ended_reason()));
@@ -569,6 +592,22 @@ impl Handler<AccessChanged> for ChatRooms {
 
     fn handle(&mut self, changed: AccessChanged, _ctx: &mut Self::Context) {
         if let Some(room) = self.rooms.get(&changed.request_id) {
+            room.do_send(CheckAccess);
+        }
+    }
+}
+
+/// Makes every running room re-check its members, after a change that may
+/// touch many requests, such as an officer's corporations.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct AccessChangedEverywhere;
+
+impl Handler<AccessChangedEverywhere> for ChatRooms {
+    type Result = ();
+
+    fn handle(&mut self, _changed: AccessChangedEverywhere, _ctx: &mut Self::Context) {
+        for room in self.rooms.values() {
             room.do_send(CheckAccess);
         }
     }

@@ -497,6 +497,8 @@ pub async fn update(
             for request_id in released {
                 chat_http::access_changed(&state, request_id).await;
             }
+            // Open chats of requests in corporations the user lost close.
+            chat_http::staff_changed(&state).await;
             Ok(see_other(&format!("{LIST_PATH}?notice=saved")))
         }
         Err(errors) => form_page(&state, &signed_in, Some(id), &values, &errors).await,
