@@ -545,7 +545,10 @@
         stopped = true;
         canWrite = false;
         showWritable();
-        setStatus(event.reason || label("read-only"), true);
+        // Pages in the reader's language pass data-label-ended; others
+        // show the server's English reason.
+        var ended = root.getAttribute("data-label-ended");
+        setStatus(ended || event.reason || label("read-only"), true);
         return;
       }
       if (event.code === CLOSE_TOO_BIG) {

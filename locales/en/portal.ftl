@@ -94,6 +94,8 @@ portal-chat-connecting = Connecting…
 portal-chat-offline = Connection lost. Trying again…
 portal-chat-upload-failed = The file could not be sent. Use a photo or PDF under the size limit and try again.
 portal-chat-empty = No messages yet.
+portal-chat-too-long = The message is too long to send. Shorten it or split it.
+portal-chat-ended = This chat has ended for you: sign in again or reload the page.
 portal-chat-no-script = The chat needs JavaScript. Turn it on in your browser to write to a helper.
 
 portal-error-forbidden-title = Form expired

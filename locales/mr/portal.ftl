@@ -94,6 +94,8 @@ portal-chat-connecting = जोडत आहे…
 portal-chat-offline = कनेक्शन तुटले. पुन्हा जोडत आहोत…
 portal-chat-upload-failed = फाइल पाठवता आली नाही. मर्यादेपेक्षा लहान फोटो किंवा PDF निवडून पुन्हा प्रयत्न करा.
 portal-chat-empty = अजून कोणताही संदेश नाही.
+portal-chat-too-long = संदेश पाठवण्यासाठी खूप मोठा आहे. तो लहान करा किंवा विभागून पाठवा.
+portal-chat-ended = ही चॅट तुमच्यासाठी बंद झाली आहे: पुन्हा लॉग इन करा किंवा पान पुन्हा उघडा.
 portal-chat-no-script = चॅटसाठी JavaScript लागते. मदतनिसाला लिहिण्यासाठी ब्राउझरमध्ये ते चालू करा.
 
 portal-error-forbidden-title = फॉर्मची मुदत संपली
