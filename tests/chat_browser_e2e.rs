@@ -4,11 +4,12 @@
 //!
 //! The client signs in to the portal with the credentials WhatsApp gave
 //! them and starts a chat. The helper, an officer of the same corporation,
-//! takes the request on the dashboard. They exchange text and a file. The
-//! client's browser reaches the server through a loopback link that the
-//! test cuts and restores, as a phone losing its network would; messages
-//! sent on both sides meanwhile must arrive once each. A reload shows the
-//! whole history in order.
+//! takes the request on the dashboard, and the client's page shows that
+//! without a reload. They exchange text and a file, and the client sees
+//! when the helper has read a message. The client's browser reaches the
+//! server through a loopback link that the test cuts and restores, as a
+//! phone losing its network would. Messages sent on both sides meanwhile
+//! must arrive once each. A reload shows the whole history in order.
 //!
 //! Ignored by default like the other browser tests; run with
 //! `.ci/run browser` or
@@ -127,6 +128,20 @@ async fn wait_for_chat(browser: &Client) {
     }
 }
 
+/// Waits until `script` returns a string containing `expected`, such as a
+/// status label that the chat updates live.
+async fn wait_for_script(browser: &Client, script: &str, expected: &str) {
+    let started = Instant::now();
+    loop {
+        let value = browser.execute(script, vec![]).await.unwrap_or(json!(null));
+        if value.as_str().is_some_and(|text| text.contains(expected)) {
+            return;
+        }
+        assert!(started.elapsed() < DELIVERY_TIMEOUT, "{script} never returned {expected:?}; last: {value}");
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
 /// Types `text` into the chat and sends it.
 async fn say(browser: &Client, text: &str) {
     let input = browser.find(Locator::Css("#chat textarea.chat-text")).await.expect("the chat has a text box");
@@ -227,6 +242,8 @@ async fn client_and_helper_chat_through_a_cut_connection() {
         .await
         .expect("accept");
     wait_for_chat(&helper).await;
+    wait_for_script(&client, "return document.querySelector('[data-chat-status]').textContent;", "A helper is on it")
+        .await;
 
     // A new chat has no older messages to offer.
     let older = client.find(Locator::Css("#chat .chat-older")).await.expect("the chat has an older-messages button");
@@ -237,6 +254,13 @@ async fn client_and_helper_chat_through_a_cut_connection() {
     wait_for_messages(&helper, &["Namaste, my mother needs a doctor"]).await;
     say(&helper, "Hello Sunita, which area do you live in?").await;
     wait_for_messages(&client, &["Hello Sunita, which area do you live in?"]).await;
+    // The helper's open page has shown the client's message, so it is read.
+    wait_for_script(
+        &client,
+        "return document.querySelector('#chat .message.sent .receipt').className;",
+        "receipt read",
+    )
+    .await;
 
     // A file from the client reaches the helper, who may download it.
     let folder = tempfile::tempdir().expect("a folder for the upload");
