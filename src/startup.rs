@@ -100,7 +100,13 @@ impl Core {
                     let timeout = std::time::Duration::from_millis(settings.outbox.request_timeout_ms);
                     Arc::new(WhatsAppProvider::new(&settings.whatsapp, timeout)?)
                 }
-                WhatsAppSender::Log => Arc::new(LogProvider::whatsapp()),
+                WhatsAppSender::Log => {
+                    tracing::warn!(
+                        "whatsapp.sender is \"log\": WhatsApp replies, one-time passwords included, are written to \
+                         the log instead of being sent; use it only for demos"
+                    );
+                    Arc::new(LogProvider::whatsapp())
+                }
             };
             outbox = outbox.with_whatsapp(whatsapp);
         }

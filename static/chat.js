@@ -4,7 +4,9 @@
 // docs/chat-protocol.md. No framework and no build step. When the request's
 // status changes, elements of the page marked data-chat-status and
 // data-chat-notice get the labels data-label-status-<status> and
-// data-label-notice-<status>.
+// data-label-notice-<status>. With data-translated-errors="true" (the
+// portal), server errors show as translated labels and the server's
+// English text goes only to the console.
 (function () {
   "use strict";
 
@@ -23,6 +25,7 @@
   var data = root.dataset;
   var me = data.me === "helper" ? "helper" : "client";
   var canWrite = data.canWrite === "true";
+  var translatedErrors = data.translatedErrors === "true";
   var pendingKey = "sandesh-chat-pending:" + data.wsUrl;
 
   var defaults = {
@@ -43,6 +46,8 @@
     connecting: "Connecting…",
     offline: "Connection lost; reconnecting…",
     "upload-failed": "The file could not be sent.",
+    rejected: "This message could not be sent.",
+    error: "Something went wrong in the chat.",
     empty: "No messages yet.",
   };
 
@@ -166,6 +171,17 @@
   function setStatus(text, isError) {
     statusLine.textContent = text || "";
     statusLine.classList.toggle("error", !!isError);
+  }
+
+  // Returns the text to show for an error the server reported as
+  // `serverText`: the translated label `labelName` on pages that set
+  // data-translated-errors or when the server sent no text, else the
+  // server's text. Callers log the server's text with console.warn.
+  function errorText(labelName, serverText) {
+    if (translatedErrors || !serverText) {
+      return label(labelName);
+    }
+    return serverText;
   }
 
   // ------------------------------------------------------------ messages
@@ -506,12 +522,18 @@
         showWritable();
         showRequestStatus(frame.status);
         break;
-      case "error":
+      case "error": {
+        // An error with a client_id rejected that message for good. One
+        // without it (a busy database, an invalid frame) leaves pending
+        // messages to be sent again on the next connection.
+        console.warn("chat error frame: " + frame.message);
+        var text = errorText(frame.client_id ? "rejected" : "error", frame.message);
         if (frame.client_id) {
-          markFailed(frame.client_id, frame.message);
+          markFailed(frame.client_id, text);
         }
-        setStatus(frame.message, true);
+        setStatus(text, true);
         break;
+      }
       default:
         break;
     }
@@ -547,6 +569,9 @@
         showWritable();
         // Pages in the reader's language pass data-label-ended; others
         // show the server's English reason.
+        if (event.reason) {
+          console.warn("chat closed: " + event.reason);
+        }
         var ended = root.getAttribute("data-label-ended");
         setStatus(ended || event.reason || label("read-only"), true);
         return;
@@ -620,7 +645,9 @@
           })
           .then(function (body) {
             if (!response.ok || !body.file) {
-              throw new Error(body.error || label("upload-failed"));
+              var failure = new Error(body.error || "the upload failed with HTTP status " + response.status);
+              failure.serverText = body.error || "";
+              throw failure;
             }
             return body.file;
           });
@@ -631,7 +658,11 @@
         queueMessage(caption, stored.id);
       })
       .catch(function (error) {
-        setStatus(error.message || label("upload-failed"), true);
+        // A network failure rejects fetch with a TypeError. It has no
+        // serverText, and its message comes from the browser.
+        console.warn("chat upload failed: " + error.message);
+        var serverText = error.serverText !== undefined ? error.serverText : error.message;
+        setStatus(errorText("upload-failed", serverText), true);
       })
       .then(function () {
         fileInput.value = "";

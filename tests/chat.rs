@@ -366,6 +366,42 @@ async fn rest_post_reaches_members_once() {
 }
 
 #[tokio::test]
+async fn reused_client_id_is_rejected() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("helper@ngo.example", Role::Officer).await;
+    let request = server.request("919800000003").await;
+    server.assign(request, helper).await;
+    server.insert_client_message(request, "k-1", "Hello").await;
+
+    let (status, body) = server.post_text(&token, request, "k-1", "A different text").await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().is_some_and(|error| error.contains("already names another message")), "{body}");
+    assert_eq!(server.stored_messages(request).await.len(), 1, "nothing new is stored");
+}
+
+#[tokio::test]
+async fn reconnect_learns_status_changes() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("helper@ngo.example", Role::Officer).await;
+    let request = server.request("919800000004").await;
+    server.assign(request, helper).await;
+    let mut socket = server.connect(&token, request, None).await;
+    next_of(&mut socket, "history").await;
+    socket.close(None).await.expect("socket closes");
+
+    let (closed, body) =
+        server.call(reqwest::Method::POST, &format!("/api/v1/requests/{request}/close"), Some(&token), None).await;
+    let mut again = server.connect(&token, request, Some(0)).await;
+    let history = next_frame(&mut again).await;
+    let status = next_frame(&mut again).await;
+
+    assert_eq!(closed, StatusCode::OK, "{body}");
+    assert_eq!(history["type"], "history");
+    assert_eq!(status, json!({"type": "status", "status": "closed", "can_write": false}));
+}
+
+#[tokio::test]
 async fn widget_assets_are_served() {
     let server = Server::start().await;
 

@@ -881,3 +881,57 @@ async fn request_page_marks_status_for_chat() {
     assert!(page.body.contains("data-label-status-assigned=\"A helper is on it\""), "{}", page.body);
     assert!(page.body.contains("data-label-notice-closed="), "{}", page.body);
 }
+
+/// Returns the `href="#field"` targets of the error summary, in page order.
+fn summary_fields(page: &Page) -> Vec<String> {
+    let start = page.body.find("class=\"error-summary\"").expect("the page has an error summary");
+    let end = start + page.body[start..].find("</div>").expect("the error summary ends");
+    page.body[start..end]
+        .split("href=\"#")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"'))
+        .map(|(field, _)| field.to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn error_summary_follows_field_order() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema44", "en", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+
+    let form = post_request(
+        &browser,
+        &[("origin", "form"), ("name", ""), ("phone", "12345"), ("category", "weather"), ("area", "999")],
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", form.body);
+    assert_eq!(summary_fields(&form), ["name", "phone", "category", "area", "description"]);
+
+    let chat = post_request(&browser, &[("origin", "chat"), ("category", "weather"), ("area", "999")]).await;
+    assert_eq!(chat.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", chat.body);
+    assert_eq!(summary_fields(&chat), ["category", "area"]);
+}
+
+#[tokio::test]
+async fn hindi_request_page_translates_chat_errors() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema45", "hi", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let request_id = create_request(&server, &browser).await;
+
+    let page = browser.get(&format!("/portal/requests/{request_id}")).await;
+
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let expected = [
+        r#"data-translated-errors="true""#,
+        r#"data-label-rejected="यह संदेश नहीं भेजा जा सका। पेज दोबारा खोलकर फिर कोशिश करें।""#,
+        r#"data-label-error="चैट में कोई गड़बड़ी हुई। अगर कोई संदेश नहीं जाता, तो पेज दोबारा खोलें।""#,
+        r#"data-label-upload-failed="फ़ाइल नहीं भेजी जा सकी। सीमा से छोटी फ़ोटो या PDF चुनकर फिर कोशिश करें।""#,
+        r#"data-label-ended="यह चैट आपके लिए बंद हो गई है: फिर से लॉग इन करें या पेज दोबारा खोलें।""#,
+    ];
+    for attribute in expected {
+        assert!(page.body.contains(attribute), "the Hindi request page lacks {attribute}: {}", page.body);
+    }
+    assert_no_english(&page, "Hindi request page");
+}

@@ -96,6 +96,8 @@ portal-chat-upload-failed = The file could not be sent. Use a photo or PDF under
 portal-chat-empty = No messages yet.
 portal-chat-too-long = The message is too long to send. Shorten it or split it.
 portal-chat-ended = This chat has ended for you: sign in again or reload the page.
+portal-chat-rejected = This message could not be sent. Reload the page and try again.
+portal-chat-error = Something went wrong in the chat. If a message stays unsent, reload the page.
 portal-chat-no-script = The chat needs JavaScript. Turn it on in your browser to write to a helper.
 
 portal-error-forbidden-title = Form expired

@@ -96,6 +96,8 @@ portal-chat-upload-failed = फ़ाइल नहीं भेजी जा स
 portal-chat-empty = अभी कोई संदेश नहीं।
 portal-chat-too-long = संदेश भेजने के लिए बहुत लंबा है। उसे छोटा करें या बाँटकर भेजें।
 portal-chat-ended = यह चैट आपके लिए बंद हो गई है: फिर से लॉग इन करें या पेज दोबारा खोलें।
+portal-chat-rejected = यह संदेश नहीं भेजा जा सका। पेज दोबारा खोलकर फिर कोशिश करें।
+portal-chat-error = चैट में कोई गड़बड़ी हुई। अगर कोई संदेश नहीं जाता, तो पेज दोबारा खोलें।
 portal-chat-no-script = चैट के लिए JavaScript चाहिए। सहायक को लिखने के लिए ब्राउज़र में इसे चालू करें।
 
 portal-error-forbidden-title = फ़ॉर्म की अवधि समाप्त

@@ -153,7 +153,9 @@ impl Handler<Join> for ChatRoom {
                         None => ChatMessage::latest(connection, request_id, page_size)?,
                     };
                     let views = load_views(connection, &request, &page.messages, "")?;
-                    Ok::<_, DbError>(Some((views, page.has_more)))
+                    let status =
+                        ServerFrame::Status { status: request.status.clone(), can_write: viewer.can_write(&request) };
+                    Ok::<_, DbError>(Some((views, page.has_more, status)))
                 })
                 .await
         };
@@ -161,9 +163,13 @@ impl Handler<Join> for ChatRoom {
             let result = match loaded {
                 Err(error) => Err(ChatError::from(error)),
                 Ok(None) => Err(ChatError::request_not_found(request_id)),
-                Ok(Some((messages, has_more))) => {
+                Ok(Some((messages, has_more, status))) => {
                     let history = Arc::new(ServerFrame::History { messages, has_more });
-                    if room.offer(join.member, &join.queue, Outgoing::Frame(history)) {
+                    // The status follows the history, so a tab that reconnects
+                    // learns what changed while it was away, such as a close.
+                    if room.offer(join.member, &join.queue, Outgoing::Frame(history))
+                        && room.offer(join.member, &join.queue, Outgoing::Frame(Arc::new(status)))
+                    {
                         let member = Member { viewer: join.viewer, credential: join.credential, queue: join.queue };
                         room.members.insert(join.member, member);
                         room.idle_reported = false;
@@ -288,6 +294,16 @@ fn store_message(
         sent_at: now,
     };
     let (message, created) = ChatMessage::insert_once(connection, &new)?;
+    let same_message = message.sender == sender
+        && message.staff_id == staff_id
+        && message.body == input.text
+        && message.file_id == input.file_id;
+    if !created && !same_message {
+        return Err(ChatError::BadRequest(format!(
+            "client_id '{}' already names another message in request {request_id}: give every message a new id",
+            input.client_message_id
+        )));
+    }
     let view = load_views(connection, &request, std::slice::from_ref(&message), "")?.into_iter().next();
     let view = view.ok_or_else(|| ChatError::Internal(anyhow::anyhow!("stored message {} has no view", message.id)))?;
     Ok((view, created))

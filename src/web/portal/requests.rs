@@ -259,7 +259,9 @@ struct ValidRequest {
 }
 
 /// Checks the form and returns the request to store, or the translated
-/// problem of each field.
+/// problem of each field. Fields are checked in the order the form shows
+/// them (name, phone, category, area, description), because the error
+/// summary lists the problems in the order they were added.
 fn validate(
     form: &RequestForm,
     signed_in: &SignedInClient,
@@ -267,25 +269,8 @@ fn validate(
     texts: &Texts,
 ) -> Result<ValidRequest, Errors> {
     let mut errors = Errors::default();
-    let chat = parse_origin(&form.origin) == origin::CHAT;
-
-    let area = form.area.trim().parse::<i32>().ok().map(CorporationId);
-    let corporation_id = match area.filter(|id| corporations.iter().any(|corporation| corporation.id == *id)) {
-        Some(id) => id,
-        None => {
-            errors.add("area", texts.get("portal-error-area"));
-            CorporationId(0)
-        }
-    };
-    let category = match CATEGORIES.iter().find(|category| **category == form.category.trim()) {
-        Some(category) => *category,
-        None => {
-            errors.add("category", texts.get("portal-error-category"));
-            ""
-        }
-    };
-
-    if chat {
+    if parse_origin(&form.origin) == origin::CHAT {
+        let (category, corporation_id) = validate_category_and_area(form, corporations, texts, &mut errors);
         let contact_name = match signed_in.client.display_name.trim() {
             "" => signed_in.client.login.clone(),
             name => name.to_owned(),
@@ -319,6 +304,8 @@ fn validate(
         },
     };
 
+    let (category, corporation_id) = validate_category_and_area(form, corporations, texts, &mut errors);
+
     let description = form.description.trim();
     if description.is_empty() {
         errors.add("description", texts.get("portal-error-description-missing"));
@@ -337,6 +324,34 @@ fn validate(
         }),
         _ => Err(errors),
     }
+}
+
+/// Checks the category and then the area, the two fields both forms have,
+/// and adds their problems to `errors`. An invalid field comes back as `""`
+/// or `CorporationId(0)`, which the caller never stores because `errors` is
+/// then not empty.
+fn validate_category_and_area(
+    form: &RequestForm,
+    corporations: &[Corporation],
+    texts: &Texts,
+    errors: &mut Errors,
+) -> (&'static str, CorporationId) {
+    let category = match CATEGORIES.iter().find(|category| **category == form.category.trim()) {
+        Some(category) => *category,
+        None => {
+            errors.add("category", texts.get("portal-error-category"));
+            ""
+        }
+    };
+    let area = form.area.trim().parse::<i32>().ok().map(CorporationId);
+    let corporation_id = match area.filter(|id| corporations.iter().any(|corporation| corporation.id == *id)) {
+        Some(id) => id,
+        None => {
+            errors.add("area", texts.get("portal-error-area"));
+            CorporationId(0)
+        }
+    };
+    (category, corporation_id)
 }
 
 /// `POST /portal/requests`: stores a new open request and opens its page
