@@ -191,7 +191,9 @@ async fn admin_creates_facility_agent_and_series() {
     fill(&browser, "capacity", "5").await;
     choose(&browser, "recurrence", "Weekly").await;
     fill(&browser, "occurrences", "4").await;
-    let slots = submit_form(&browser, "Slots").await;
+    // The form page's navigation also says "Slots", so wait for the first
+    // slot's date, which only the result page shows.
+    let slots = submit_form(&browser, &tomorrow.format("%d-%m-%Y").to_string()).await;
 
     // The new agent books through the webhook, into the new series.
     server.send_sms("+919812345690", "31 ANC Sunita Kale 9876500031").await;

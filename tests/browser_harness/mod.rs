@@ -385,8 +385,10 @@ pub async fn tick(browser: &Client, name: &str, text: &str) {
 }
 
 /// Submits the page's main form and waits for the next page to show
-/// `expected`.
+/// `expected`. It first waits for the form's page to go away, because the
+/// form page itself may contain `expected`.
 pub async fn submit_form(browser: &Client, expected: &str) -> String {
+    let old_page = browser.find(Locator::Css("html")).await.expect("the page has a root element");
     browser
         .find(Locator::Css("main form.stacked button[type=submit]"))
         .await
@@ -394,6 +396,12 @@ pub async fn submit_form(browser: &Client, expected: &str) -> String {
         .click()
         .await
         .expect("submit the form");
+    let started = Instant::now();
+    // A stale root element means the browser has loaded the next page.
+    while old_page.tag_name().await.is_ok() {
+        assert!(started.elapsed() < WAIT_TIMEOUT, "the form's page was still shown after {WAIT_TIMEOUT:?}");
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
     wait_for_text(browser, expected).await
 }
 
