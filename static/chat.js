@@ -46,6 +46,7 @@
     connecting: "Connecting…",
     offline: "Connection lost; reconnecting…",
     "upload-failed": "The file could not be sent.",
+    "upload-too-many": "Too many uploaded files were never sent in a message. Try again after a day.",
     rejected: "This message could not be sent.",
     error: "Something went wrong in the chat.",
     empty: "No messages yet.",
@@ -647,6 +648,7 @@
             if (!response.ok || !body.file) {
               var failure = new Error(body.error || "the upload failed with HTTP status " + response.status);
               failure.serverText = body.error || "";
+              failure.status = response.status;
               throw failure;
             }
             return body.file;
@@ -662,7 +664,9 @@
         // serverText, and its message comes from the browser.
         console.warn("chat upload failed: " + error.message);
         var serverText = error.serverText !== undefined ? error.serverText : error.message;
-        setStatus(errorText("upload-failed", serverText), true);
+        // 409: too many uploaded files wait for a message that sends them.
+        var labelName = error.status === 409 ? "upload-too-many" : "upload-failed";
+        setStatus(errorText(labelName, serverText), true);
       })
       .then(function () {
         fileInput.value = "";

@@ -1,5 +1,6 @@
 //! Black-box tests of the chat through the officer API: REST messages,
-//! WebSocket members, resends, reconnects, receipts, uploads and access.
+//! WebSocket members, resends, reconnects, receipts, uploads, the limit
+//! and sweep of unsent files, and access.
 //! Each test starts the real server on port 0 with the demo NGO, a fresh
 //! SQLite file and a virtual clock. Clients and requests are created in the
 //! database; WebSocket connections go to 127.0.0.1 only.
@@ -21,12 +22,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use sandesh::channels::memory::MemoryProvider;
+use sandesh::chat::files::{sweep_unsent, SweepSummary, MAX_UNSENT_FILES, UNSENT_GRACE_HOURS};
 use sandesh::clock::{Clock as _, VirtualClock};
-use sandesh::db::chat::{ChatMessage, NewChatMessage};
-use sandesh::db::client_requests::{status, ClientRequest, NewClientRequest};
+use sandesh::db::chat::{ChatFile, ChatMessage, NewChatMessage};
+use sandesh::db::client_requests::{status, ClientRequest, NewClientRequest, Viewer};
 use sandesh::db::clients::{Client, NewClient};
-use sandesh::db::ids::{ClientRequestId, CorporationId};
-use sandesh::db::schema::{chat_messages, corporations};
+use sandesh::db::ids::{ChatFileId, ClientRequestId, CorporationId};
+use sandesh::db::schema::{chat_files, chat_messages, corporations};
 use sandesh::db::staff::{Role, Scope, StaffId};
 use sandesh::db::DbConnection;
 use sandesh::startup::AppOptions;
@@ -709,4 +711,139 @@ async fn oversized_frame_closes_with_1009() {
     assert_eq!(code, CloseCode::Size, "{reason}");
     assert!(reason.contains("65536 bytes"), "{reason}");
     assert!(server.stored_messages(request).await.is_empty());
+}
+
+/// Returns the names in the chat files folder, without temporary files.
+fn stored_names(server: &Server) -> Vec<String> {
+    let directory = &server.thread.core.engine.settings.chat.files_dir;
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|entry| entry.expect("folder entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn unsent_uploads_are_capped_per_side() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("cap@ngo.example", Role::Officer).await;
+    let request = server.request("919800000014").await;
+    server.assign(request, helper).await;
+    let limit = usize::try_from(MAX_UNSENT_FILES).expect("small limit");
+
+    let mut file_ids = Vec::new();
+    for index in 0..limit {
+        let (status, body) = server.upload(&token, request, &format!("scan-{index}.png"), PNG).await;
+        assert_eq!(status, StatusCode::CREATED, "upload {index}: {body}");
+        file_ids.push(body["file"]["id"].as_i64().expect("file id"));
+    }
+    let (over_status, over) = server.upload(&token, request, "one-more.png", PNG).await;
+
+    assert_eq!(over_status, StatusCode::CONFLICT, "{over}");
+    let message = over["error"].as_str().expect("error");
+    assert!(message.contains(&format!("{MAX_UNSENT_FILES} uploaded files")), "{message}");
+    assert!(message.contains("send those files in a message first"), "{message}");
+    assert_eq!(stored_names(&server).len(), limit, "the rejected upload left no stored file");
+
+    // The client's side has its own limit.
+    let client = server
+        .db(move |connection| Ok(ClientRequest::find(connection, request)?.expect("request exists").client_id))
+        .await;
+    let client_upload = sandesh::chat::http::upload(
+        &server.state(),
+        Viewer::Client(client),
+        request,
+        "from-client.pdf",
+        actix_web::web::Bytes::from_static(PDF),
+    )
+    .await
+    .expect("the client's upload is accepted");
+    assert_eq!(client_upload.status().as_u16(), 201);
+
+    let (sent_status, sent) = server
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{request}/messages"),
+            Some(&token),
+            Some(json!({"client_id": "cap-1", "file_id": file_ids[0]})),
+        )
+        .await;
+    assert_eq!(sent_status, StatusCode::CREATED, "{sent}");
+    let (after_send_status, after_send) = server.upload(&token, request, "after-send.png", PNG).await;
+    let (full_again_status, full_again) = server.upload(&token, request, "full-again.png", PNG).await;
+
+    assert_eq!(after_send_status, StatusCode::CREATED, "{after_send}");
+    assert_eq!(full_again_status, StatusCode::CONFLICT, "{full_again}");
+}
+
+#[tokio::test]
+async fn sweep_deletes_only_old_unsent_files() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("sweep@ngo.example", Role::Officer).await;
+    let request = server.request("919800000015").await;
+    server.assign(request, helper).await;
+
+    let mut ids = Vec::new();
+    for name in ["sent.png", "old.png", "old-gone.png", "recent.png"] {
+        let (status, body) = server.upload(&token, request, name, PNG).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+        ids.push(ChatFileId(i32::try_from(body["file"]["id"].as_i64().expect("file id")).expect("i32 id")));
+    }
+    let [sent, old, old_gone, recent] = ids[..] else { unreachable!("four uploads") };
+    let (sent_status, body) = server
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{request}/messages"),
+            Some(&token),
+            Some(json!({"client_id": "sweep-1", "file_id": sent.0})),
+        )
+        .await;
+    assert_eq!(sent_status, StatusCode::CREATED, "{body}");
+    // A text message stores a NULL file id, which must not stop the sweep
+    // from finding unsent files.
+    let (text_status, body) = server.post_text(&token, request, "sweep-2", "Please send the report").await;
+    assert_eq!(text_status, StatusCode::CREATED, "{body}");
+
+    // Every file but the recent one was uploaded a day and an hour ago.
+    let now = server.clock.now_naive();
+    let long_ago = now - chrono::Duration::hours(UNSENT_GRACE_HOURS + 1);
+    let stored = server
+        .db(move |connection| {
+            diesel::update(chat_files::table.filter(chat_files::id.eq_any([sent, old, old_gone])))
+                .set(chat_files::created_at.eq(long_ago))
+                .execute(connection)?;
+            ChatFile::find_many(connection, &[sent, old, old_gone, recent])
+        })
+        .await;
+    let stored_name =
+        |id: ChatFileId| stored.iter().find(|file| file.id == id).expect("stored row").stored_name.clone();
+    let directory = std::path::PathBuf::from(&server.thread.core.engine.settings.chat.files_dir);
+    std::fs::remove_file(directory.join(stored_name(old_gone))).expect("remove a stored file before the sweep");
+
+    let summary = sweep_unsent(&server.thread.core.engine, now).await.expect("sweep runs");
+
+    assert_eq!(summary.deleted_rows, 2, "{summary:?}");
+    assert_eq!(summary.removed_files, 1, "{summary:?}");
+    assert_eq!(summary.missing_files, 1, "{summary:?}");
+    assert_eq!(summary.failed_removals, 0, "{summary:?}");
+    let remaining = server
+        .db(move |connection| {
+            let files = ChatFile::find_many(connection, &[sent, old, old_gone, recent])?;
+            Ok(files.into_iter().map(|file| file.id).collect::<Vec<_>>())
+        })
+        .await;
+    assert!(remaining.contains(&sent), "the sent file's row stays");
+    assert!(remaining.contains(&recent), "the recent unsent file's row stays");
+    assert!(!remaining.contains(&old), "the old unsent file's row is deleted");
+    assert!(!remaining.contains(&old_gone), "the row whose stored file was gone is deleted");
+    let mut expected_on_disk = vec![stored_name(sent), stored_name(recent)];
+    expected_on_disk.sort();
+    assert_eq!(stored_names(&server), expected_on_disk);
+
+    let again = sweep_unsent(&server.thread.core.engine, now).await.expect("second sweep runs");
+    assert_eq!(again, SweepSummary::default(), "a second sweep finds nothing");
 }

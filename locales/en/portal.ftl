@@ -93,6 +93,7 @@ portal-chat-read-only = This chat is closed for new messages.
 portal-chat-connecting = Connecting…
 portal-chat-offline = Connection lost. Trying again…
 portal-chat-upload-failed = The file could not be sent. Use a photo or PDF under the size limit and try again.
+portal-chat-upload-too-many = Too many of your uploaded files were never sent in a message. Please try again after a day.
 portal-chat-empty = No messages yet.
 portal-chat-too-long = The message is too long to send. Shorten it or split it.
 portal-chat-ended = This chat has ended for you: sign in again or reload the page.

@@ -93,6 +93,7 @@ portal-chat-read-only = इस चैट में अब नए संदेश
 portal-chat-connecting = जुड़ रहा है…
 portal-chat-offline = कनेक्शन टूट गया। फिर से जोड़ रहे हैं…
 portal-chat-upload-failed = फ़ाइल नहीं भेजी जा सकी। सीमा से छोटी फ़ोटो या PDF चुनकर फिर कोशिश करें।
+portal-chat-upload-too-many = आपकी अपलोड की गई कई फ़ाइलें किसी संदेश में नहीं भेजी गईं। कृपया एक दिन बाद फिर कोशिश करें।
 portal-chat-empty = अभी कोई संदेश नहीं।
 portal-chat-too-long = संदेश भेजने के लिए बहुत लंबा है। उसे छोटा करें या बाँटकर भेजें।
 portal-chat-ended = यह चैट आपके लिए बंद हो गई है: फिर से लॉग इन करें या पेज दोबारा खोलें।

@@ -1,5 +1,6 @@
 //! The scheduler actor: every few seconds it runs whatever is due
-//! (follow-ups, reminders, escalations, recurring slots). Each run is
+//! (follow-ups, reminders, escalations, recurring slots), and every hour it
+//! deletes chat files that no message refers to. Each run is
 //! idempotent and claims its work in the database, so several servers may
 //! run schedulers on the same database.
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::outbox::{Outbox, Wake};
+use crate::chat;
 use crate::db::DbError;
 use crate::engine::Engine;
 use crate::followup::run::RunSummary;
@@ -47,6 +49,14 @@ impl Actor for Scheduler {
             ctx.address().do_send(RunNow::default());
         });
         ctx.address().do_send(RunNow::default());
+
+        ctx.run_interval(chat::files::SWEEP_INTERVAL, |actor, _ctx| {
+            let engine = actor.engine.clone();
+            // The sweep logs its own outcome and errors.
+            actix::spawn(async move {
+                let _ = chat::files::sweep_unsent(&engine, engine.clock.now_naive()).await;
+            });
+        });
     }
 }
 

@@ -3,6 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::db::ids::ClientRequestId;
 use crate::db::{DbError, Unavailable};
 
 /// Seconds a client is asked to wait after a 503.
@@ -32,6 +33,13 @@ pub enum ChatError {
     /// 415: an upload whose bytes are not of an allowed type.
     #[error("the file content is {detected}, which is not accepted: send one of {allowed}")]
     UnsupportedType { detected: String, allowed: String },
+    /// 409: the uploader already has the maximum number of files in the
+    /// request that no message has sent.
+    #[error(
+        "you have {limit} uploaded files in request {request_id} that no message has sent yet, the maximum: send \
+         those files in a message first, or wait until they are deleted, at least {grace_hours} hours after upload"
+    )]
+    TooManyUnsentFiles { request_id: ClientRequestId, limit: i64, grace_hours: i64 },
     /// 503: the database is busy.
     #[error(transparent)]
     Unavailable(Unavailable),
@@ -85,6 +93,7 @@ impl ResponseError for ChatError {
             ChatError::NotFound(_) => StatusCode::NOT_FOUND,
             ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ChatError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ChatError::TooManyUnsentFiles { .. } => StatusCode::CONFLICT,
             ChatError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

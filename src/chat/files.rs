@@ -4,12 +4,35 @@
 //! name or header. A file is written under a random name to a temporary
 //! path and then renamed, so a crash never leaves a partial file under a
 //! name the database refers to.
+//!
+//! A file is uploaded first and then sent by a message that refers to it.
+//! Each side of a request (the client, or its staff together) may hold at
+//! most [`MAX_UNSENT_FILES`] files that no message refers to, and
+//! [`sweep_unsent`] deletes such files once they are older than
+//! [`UNSENT_GRACE_HOURS`].
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDateTime;
 use rand::Rng as _;
 use sha2::{Digest as _, Sha256};
+
+use crate::db::chat::ChatFile;
+use crate::db::{write_transaction, DbError};
+use crate::engine::Engine;
+
+/// Maximum number of files in one request that one side uploaded and no
+/// message refers to yet. A further upload from that side is rejected
+/// with 409.
+pub const MAX_UNSENT_FILES: i64 = 10;
+
+/// Hours after its upload from which a file that no message refers to is
+/// deleted, by the next sweep of the scheduler.
+pub const UNSENT_GRACE_HOURS: i64 = 24;
+
+/// Time between two runs of [`sweep_unsent`] by the scheduler.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// Maximum length of a displayed file name, in characters.
 pub const MAX_NAME_CHARS: usize = 120;
@@ -121,6 +144,74 @@ pub fn write_stored(directory: &Path, stored_name: &str, content: &[u8]) -> std:
 pub fn stored_path(directory: &Path, stored_name: &str) -> Option<PathBuf> {
     let well_formed = !stored_name.is_empty() && stored_name.bytes().all(|byte| byte.is_ascii_hexdigit());
     well_formed.then(|| directory.join(stored_name))
+}
+
+/// The outcome of one [`sweep_unsent`] run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepSummary {
+    /// Rows deleted from `chat_files`.
+    pub deleted_rows: usize,
+    /// Stored files removed from `chat.files_dir`.
+    pub removed_files: usize,
+    /// Deleted rows whose stored file was already gone.
+    pub missing_files: usize,
+    /// Stored files that could not be removed. Each one is logged.
+    pub failed_removals: usize,
+}
+
+/// Deletes the files that no message refers to and that were uploaded more
+/// than [`UNSENT_GRACE_HOURS`] before `now`: first their rows, in one write
+/// transaction, then their stored files. A row whose stored file is already
+/// gone is deleted all the same. Every error is logged here, so callers may
+/// ignore the result. A stored file that cannot be removed stays on disk
+/// with no row.
+pub async fn sweep_unsent(engine: &Engine, now: NaiveDateTime) -> Result<SweepSummary, DbError> {
+    let cutoff = now - chrono::Duration::hours(UNSENT_GRACE_HOURS);
+    let directory = PathBuf::from(&engine.settings.chat.files_dir);
+    let swept = engine
+        .database
+        .run(move |connection| {
+            let deleted = write_transaction(connection, |connection| {
+                ChatFile::delete_unsent_before(connection, cutoff).map_err(DbError::from)
+            })?;
+            Ok::<_, DbError>(remove_stored(&directory, &deleted))
+        })
+        .await;
+
+    match &swept {
+        Ok(summary) if summary.deleted_rows > 0 => tracing::info!(
+            deleted_rows = summary.deleted_rows,
+            removed_files = summary.removed_files,
+            missing_files = summary.missing_files,
+            failed_removals = summary.failed_removals,
+            %cutoff,
+            "deleted chat files that no message refers to"
+        ),
+        Ok(_) => tracing::debug!(%cutoff, "no unsent chat files to delete"),
+        Err(error) => tracing::error!(%error, "deleting unsent chat files failed, the next sweep tries again"),
+    }
+    swept
+}
+
+/// Removes the stored files of `deleted` rows from `directory`.
+fn remove_stored(directory: &Path, deleted: &[ChatFile]) -> SweepSummary {
+    let mut summary = SweepSummary { deleted_rows: deleted.len(), ..SweepSummary::default() };
+    for file in deleted {
+        let Some(path) = stored_path(directory, &file.stored_name) else {
+            tracing::warn!(file_id = %file.id, "a deleted chat file row has an invalid stored name, so no stored file was removed");
+            summary.failed_removals += 1;
+            continue;
+        };
+        match std::fs::remove_file(&path) {
+            Ok(()) => summary.removed_files += 1,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => summary.missing_files += 1,
+            Err(error) => {
+                tracing::warn!(%error, file_id = %file.id, path = %path.display(), "removing an unsent chat file failed");
+                summary.failed_removals += 1;
+            }
+        }
+    }
+    summary
 }
 
 #[cfg(test)]

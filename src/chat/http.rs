@@ -12,12 +12,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 
 use super::credential::Credential;
-use super::files::{ascii_fallback, display_name, random_stored_name, sha256_hex, sniff, stored_path, write_stored};
+use super::files::{
+    ascii_fallback, display_name, random_stored_name, sha256_hex, sniff, stored_path, write_stored, MAX_UNSENT_FILES,
+    UNSENT_GRACE_HOURS,
+};
 use super::protocol::{load_views, with_prefix, FileView, MessageView, PostInput};
 use super::room::{ask_room, read_only_reason, AccessChanged, AccessChangedEverywhere, Post};
 use super::session::{self, SessionSetup};
 use super::ChatError;
-use crate::db::chat::{ChatFile, ChatMessage, HistoryPage, NewChatFile};
+use crate::db::chat::{ChatFile, ChatMessage, HistoryPage, NewChatFile, UploaderSide};
 use crate::db::client_requests::{ClientRequest, Viewer};
 use crate::db::ids::{ChatFileId, ChatMessageId, ClientRequestId};
 use crate::db::{write_transaction, DbError};
@@ -134,10 +137,8 @@ pub async fn read_upload(state: &AppState, mut payload: web::Payload) -> Result<
 /// Stores an uploaded file for the chat of `request_id` and returns 201
 /// with `{"file": {...}}`. Its `url` is under the portal for clients and
 /// under the dashboard for staff. The sender then posts a message with its
-/// id.
-// TODO: files that no message ever refers to are kept for good, and a
-// client may upload any number of them; remove them after a grace period
-// and cap uploads per request.
+/// id. Each side may hold at most [`MAX_UNSENT_FILES`] files per request
+/// that no message refers to; a further upload gets 409.
 pub async fn upload(
     state: &AppState,
     viewer: Viewer,
@@ -168,6 +169,15 @@ pub async fn upload_with_prefix(
     }
     if body.is_empty() {
         return Err(ChatError::BadRequest("the upload is empty: send the file's bytes as the request body".into()));
+    }
+    let side = uploader_side(&viewer);
+    let unsent = state
+        .engine
+        .database
+        .run(move |connection| ChatFile::count_unsent(connection, request_id, side).map_err(DbError::from))
+        .await?;
+    if unsent >= MAX_UNSENT_FILES {
+        return Err(too_many_unsent(request_id));
     }
     let sniffed = sniff(&body);
     if !settings.allowed_types.iter().any(|allowed| allowed.eq_ignore_ascii_case(sniffed.content_type)) {
@@ -207,6 +217,11 @@ pub async fn upload_with_prefix(
         .database
         .run(move |connection| {
             write_transaction(connection, |connection| {
+                // Checked again under the write lock, because uploads running
+                // at the same time all passed the first check.
+                if ChatFile::count_unsent(connection, request_id, side)? >= MAX_UNSENT_FILES {
+                    return Ok(None);
+                }
                 let new = NewChatFile {
                     request_id,
                     stored_name: &insert_name,
@@ -218,16 +233,18 @@ pub async fn upload_with_prefix(
                     uploaded_by_staff,
                     created_at: now,
                 };
-                ChatFile::insert(connection, &new).map_err(DbError::from)
+                ChatFile::insert(connection, &new).map(Some).map_err(DbError::from)
             })
         })
         .await;
     let file = match inserted {
-        Ok(file) => file,
+        Ok(Some(file)) => file,
+        Ok(None) => {
+            remove_unstored(&path, &stored_name);
+            return Err(too_many_unsent(request_id));
+        }
         Err(error) => {
-            if let Err(remove_error) = std::fs::remove_file(&path) {
-                tracing::warn!(%remove_error, stored_name, "removing an upload whose row was not stored failed");
-            }
+            remove_unstored(&path, &stored_name);
             return Err(error.into());
         }
     };
@@ -235,6 +252,25 @@ pub async fn upload_with_prefix(
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({ "file": FileView::new(&file, prefix) })))
+}
+
+/// Returns the side of the chat that `viewer` uploads for.
+fn uploader_side(viewer: &Viewer) -> UploaderSide {
+    match viewer {
+        Viewer::Client(_) => UploaderSide::Client,
+        Viewer::Staff { .. } => UploaderSide::Staff,
+    }
+}
+
+fn too_many_unsent(request_id: ClientRequestId) -> ChatError {
+    ChatError::TooManyUnsentFiles { request_id, limit: MAX_UNSENT_FILES, grace_hours: UNSENT_GRACE_HOURS }
+}
+
+/// Removes the stored copy of an upload whose row was not inserted.
+fn remove_unstored(path: &std::path::Path, stored_name: &str) {
+    if let Err(remove_error) = std::fs::remove_file(path) {
+        tracing::warn!(%remove_error, stored_name, "removing an upload whose row was not stored failed");
+    }
 }
 
 /// Sends the stored file `file_id` if its request is visible to the viewer.

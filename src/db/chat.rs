@@ -238,4 +238,50 @@ impl ChatFile {
     pub fn find_many(connection: &mut DbConnection, ids: &[ChatFileId]) -> QueryResult<Vec<ChatFile>> {
         chat_files::table.filter(chat_files::id.eq_any(ids)).select(ChatFile::as_select()).load(connection)
     }
+
+    /// Counts the files of `request` that `side` uploaded and that no
+    /// message refers to yet.
+    pub fn count_unsent(
+        connection: &mut DbConnection,
+        request: ClientRequestId,
+        side: UploaderSide,
+    ) -> QueryResult<i64> {
+        // A message may only refer to a file of its own request, so the
+        // request's messages are the only ones to look at.
+        let sent = chat_messages::table
+            .filter(chat_messages::request_id.eq(request))
+            .filter(chat_messages::file_id.is_not_null())
+            .select(chat_messages::file_id);
+        let unsent = chat_files::table
+            .filter(chat_files::request_id.eq(request))
+            .filter(chat_files::id.nullable().ne_all(sent))
+            .into_boxed();
+        let unsent = match side {
+            UploaderSide::Client => unsent.filter(chat_files::uploaded_by_client.is_not_null()),
+            UploaderSide::Staff => unsent.filter(chat_files::uploaded_by_staff.is_not_null()),
+        };
+        unsent.count().get_result(connection)
+    }
+
+    /// Deletes the rows of files created before `cutoff` that no message
+    /// refers to, and returns them so their stored files can be removed.
+    /// Run it inside a write transaction, so a message cannot start to
+    /// refer to a file between the check and the delete.
+    pub fn delete_unsent_before(connection: &mut DbConnection, cutoff: NaiveDateTime) -> QueryResult<Vec<ChatFile>> {
+        // The subquery skips NULL file ids, because `NOT IN` a list that
+        // contains NULL is never true.
+        let sent = chat_messages::table.filter(chat_messages::file_id.is_not_null()).select(chat_messages::file_id);
+        diesel::delete(
+            chat_files::table.filter(chat_files::created_at.lt(cutoff)).filter(chat_files::id.nullable().ne_all(sent)),
+        )
+        .returning(ChatFile::as_returning())
+        .get_results(connection)
+    }
+}
+
+/// The side of a chat that uploaded a file: the client, or any staff user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploaderSide {
+    Client,
+    Staff,
 }
