@@ -850,7 +850,7 @@ async fn button_payload_keyword_is_used() {
 }
 
 #[tokio::test]
-async fn user_id_failure_masks_the_id() {
+async fn user_id_sender_gets_reply() {
     let setup = start().await;
     let user_id = "IN.13491208655302741918";
     let body = notification(vec![vec![messages_value(
@@ -860,9 +860,31 @@ async fn user_id_failure_masks_the_id() {
         ],
     )]]);
     setup.deliver(&body).await;
+    let replies = setup.wait_for_requests(1).await;
+
+    assert_eq!(replies[0].recipient(), user_id);
+    assert_eq!(replies[0].to(), "", "a user id is not sent as a phone number");
+    assert!(replies[0].text().contains("One-time password: "), "{}", replies[0].text());
+    setup.app.wait_idle().await;
+    let outbound = setup.app.outbound().await;
+    assert_eq!(outbound[0].recipient, user_id);
+    assert_eq!(outbound[0].status, "sent");
+}
+
+#[tokio::test]
+async fn malformed_user_id_failure_is_masked() {
+    let setup = start().await;
+    let user_id = "in.13491208655302741918";
+    let body = notification(vec![vec![messages_value(
+        vec![json!({"profile": {"name": "Asha"}, "user_id": user_id})],
+        vec![
+            json!({"from_user_id": user_id, "id": "wamid.u2", "timestamp": "1767225600", "type": "text", "text": {"body": "hello"}}),
+        ],
+    )]]);
+    setup.deliver(&body).await;
     setup
         .app
-        .wait_until("the reply to a user id fails", |connection| {
+        .wait_until("the reply to a malformed user id fails", |connection| {
             use sandesh::db::schema::outbound_messages;
             outbound_messages::table
                 .filter(outbound_messages::status.eq("failed"))
@@ -875,6 +897,7 @@ async fn user_id_failure_masks_the_id() {
     let outbound = setup.app.outbound().await;
     let error = outbound[0].last_error.clone().expect("failure reason stored");
     assert!(error.contains("invalid recipient"), "error {error:?}");
+    assert!(error.contains("WhatsApp user id such as"), "error {error:?}");
     assert!(!error.contains(user_id), "error {error:?} shows the raw user id");
     let flags = setup.app.flags().await;
     assert_eq!(flags.len(), 1);

@@ -10,12 +10,11 @@ use actix::prelude::*;
 use chrono::NaiveDateTime;
 use futures_util::stream::{self, StreamExt as _};
 
-use crate::channels::{OutgoingSms, SendError, SmsProvider};
+use crate::channels::{OutgoingSms, Recipient, SendError, SmsProvider};
 use crate::db::ids::OutboundId;
 use crate::db::outbound::OutboundMessage;
 use crate::db::{write_transaction, DbError};
 use crate::engine::Engine;
-use crate::sms::PhoneNumber;
 
 /// Asks the outbox to look for due messages now instead of at its next poll.
 #[derive(Message, Debug, Clone, Copy)]
@@ -255,14 +254,7 @@ async fn send_one(
     provider: &dyn SmsProvider,
     message: &OutboundMessage,
 ) -> Result<crate::channels::Accepted, SendError> {
-    // The parse error quotes the recipient, which may be a WhatsApp user
-    // id; the stored error and the flag show it masked, like the logs.
-    let to = PhoneNumber::parse_e164(&message.recipient).map_err(|_| {
-        SendError::Permanent(format!(
-            "invalid recipient {}: expected + and 8 to 15 digits, as in +919876543210",
-            crate::sms::phone::mask_phone(&message.recipient)
-        ))
-    })?;
+    let to = Recipient::parse(&message.channel, &message.recipient).map_err(SendError::Permanent)?;
     let sms = OutgoingSms {
         outbound_id: message.id.0,
         to,

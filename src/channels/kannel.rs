@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::{Accepted, OutgoingSms, SendError, SmsProvider};
+use super::{Accepted, OutgoingSms, Recipient, SendError, SmsProvider};
 use crate::config::KannelSettings;
 use crate::sms::encoding::{coding_for, Coding};
 
@@ -40,11 +40,17 @@ impl SmsProvider for KannelProvider {
     }
 
     async fn send(&self, sms: &OutgoingSms) -> Result<Accepted, SendError> {
+        let Recipient::Phone(to) = &sms.to else {
+            return Err(SendError::Permanent(format!(
+                "invalid recipient {}: Kannel sends SMS to phone numbers only",
+                sms.to.masked()
+            )));
+        };
         let mut query: Vec<(&str, &str)> = vec![
             ("username", &self.username),
             ("password", self.password.expose_secret()),
             ("from", &self.from),
-            ("to", sms.to.as_str()),
+            ("to", to.as_str()),
             ("text", &sms.text),
         ];
         // Without coding=2 Kannel replaces every non-GSM character with '?'.

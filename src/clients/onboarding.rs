@@ -279,8 +279,6 @@ fn queue_reply(
         .catalog
         .render(language, template_id, &args)
         .map_err(|error| OnboardingError::Render { template_id, detail: error.to_string() })?;
-    // NOTE: the outbox sends only to E.164 numbers, so a reply to a sender
-    // known only by a business-scoped user id fails with "invalid recipient".
     OutboundMessage::enqueue(
         connection,
         &NewOutboundMessage {

@@ -40,6 +40,11 @@ impl GraphRequest {
     pub fn to(&self) -> String {
         self.body["to"].as_str().unwrap_or_default().to_owned()
     }
+
+    /// Returns the business-scoped user id a message was sent to.
+    pub fn recipient(&self) -> String {
+        self.body["recipient"].as_str().unwrap_or_default().to_owned()
+    }
 }
 
 #[derive(Debug, Default)]

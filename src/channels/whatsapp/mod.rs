@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
-use super::{Accepted, OutgoingSms, SendError, SmsProvider};
+use super::{Accepted, OutgoingSms, Recipient, SendError, SmsProvider};
 use crate::config::WhatsAppSettings;
 
 /// The maximum text body length the send API accepts, in characters.
@@ -74,13 +74,19 @@ impl SmsProvider for WhatsAppProvider {
                 message.text.chars().count()
             )));
         }
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "to": message.to.as_str(),
             "type": "text",
             "text": {"preview_url": false, "body": message.text},
         });
+        // A phone number goes in `to`. A business-scoped user id goes in
+        // `recipient`, the field the Cloud API added for users without a number.
+        let (field, value) = match &message.to {
+            Recipient::Phone(phone) => ("to", phone.as_str()),
+            Recipient::WhatsAppUser(user_id) => ("recipient", user_id.as_str()),
+        };
+        body[field] = serde_json::Value::from(value);
         let response = self
             .client
             .post(&self.messages_url)
