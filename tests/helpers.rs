@@ -179,6 +179,30 @@ async fn officer_sees_only_own_corporation() {
 }
 
 #[tokio::test]
+async fn home_counts_requests_in_scope() {
+    let server = Server::start().await;
+    let (thane, mumbai) =
+        (corporation(&server, THANE_CORPORATION).await, corporation(&server, MUMBAI_CORPORATION).await);
+    add_request(&server, thane, "Seema Devi", 30).await;
+    let taken = add_request(&server, thane, "Asha Patil", 25).await;
+    add_request(&server, mumbai, "Rani Kumari", 20).await;
+    let (officer, _) = staff_browser(&server, OFFICER_EMAIL, Role::Officer, &[THANE_CORPORATION]).await;
+    let (admin, _) = staff_browser(&server, ADMIN_EMAIL, Role::Admin, &[]).await;
+    post_action(&officer, taken, "accept", &[]).await;
+
+    let officer_home = officer.get("/dashboard/").await.body;
+    let admin_home = admin.get("/dashboard/").await.body;
+
+    let waiting = |count: i64| format!(r#"<span class="count">{count}</span> client requests waiting for a helper"#);
+    let held = |count: i64| format!(r#"<span class="count">{count}</span> client requests you are helping with"#);
+    assert!(officer_home.contains(&waiting(1)), "the Mumbai request is out of scope: {officer_home}");
+    assert!(officer_home.contains(&held(1)), "{officer_home}");
+    assert!(admin_home.contains(&waiting(2)), "{admin_home}");
+    assert!(admin_home.contains(&held(0)), "{admin_home}");
+    assert!(officer_home.contains(r#"href="/dashboard/requests?status=open""#), "{officer_home}");
+}
+
+#[tokio::test]
 async fn accepted_request_hidden_from_colleague() {
     let server = Server::start().await;
     let thane = corporation(&server, THANE_CORPORATION).await;

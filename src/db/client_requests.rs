@@ -184,6 +184,15 @@ impl ClientRequest {
             .get_result(connection)
     }
 
+    /// Counts the open requests in `scope`, which wait for a helper.
+    pub fn waiting_in(connection: &mut DbConnection, scope: &Scope) -> QueryResult<i64> {
+        let mut query = client_requests::table.filter(client_requests::status.eq(status::OPEN)).into_boxed();
+        if let Scope::Corporations(corporations) = scope {
+            query = query.filter(client_requests::corporation_id.eq_any(corporations.clone()));
+        }
+        query.count().get_result(connection)
+    }
+
     /// Returns the ids of the requests assigned to `staff`, oldest first.
     pub fn assigned_to(connection: &mut DbConnection, staff: StaffId) -> QueryResult<Vec<ClientRequestId>> {
         client_requests::table

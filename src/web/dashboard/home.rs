@@ -7,6 +7,7 @@ use chrono::{Days, NaiveTime, TimeZone as _};
 use super::session::{SignedIn, HOME_PATH};
 use super::view::Layout;
 use super::{render, see_other, DashboardError};
+use crate::db::client_requests::ClientRequest;
 use crate::db::scoped::{self, HomeCounts};
 use crate::db::slots::local_to_utc;
 use crate::db::staff::Scope;
@@ -22,6 +23,10 @@ pub const FAILED_SMS_DAYS: u64 = 7;
 struct HomePage {
     layout: Layout,
     counts: HomeCounts,
+    /// Open client requests in scope, waiting for a helper.
+    waiting_requests: i64,
+    /// Requests assigned to the signed-in user and not closed.
+    held_requests: i64,
     /// The corporations the numbers cover, as a sentence.
     coverage: String,
     today: String,
@@ -40,13 +45,16 @@ pub async fn show(state: web::Data<AppState>, signed_in: SignedIn) -> Result<Htt
     let failed_since = now - chrono::Duration::days(FAILED_SMS_DAYS as i64);
 
     let scope = signed_in.scope.clone();
-    let (counts, corporations) = state
+    let staff = signed_in.user.id;
+    let (counts, waiting_requests, held_requests, corporations) = state
         .engine
         .database
         .run(move |connection| {
             let counts = scoped::home_counts(connection, &scope, day_start, day_end, failed_since)?;
+            let waiting = ClientRequest::waiting_in(connection, &scope)?;
+            let held = ClientRequest::held_by(connection, staff)?;
             let corporations = scoped::corporations(connection, &scope)?;
-            Ok::<_, DbError>((counts, corporations))
+            Ok::<_, DbError>((counts, waiting, held, corporations))
         })
         .await?;
 
@@ -59,6 +67,8 @@ pub async fn show(state: web::Data<AppState>, signed_in: SignedIn) -> Result<Htt
     render(&HomePage {
         layout: Layout::signed_in("Home", "home", &signed_in),
         counts,
+        waiting_requests,
+        held_requests,
         coverage,
         today: today.format("%d-%m-%Y").to_string(),
         failed_days: FAILED_SMS_DAYS,
