@@ -13,7 +13,8 @@ use crate::startup::{AppOptions, Application};
 #[derive(Debug, Parser)]
 #[command(name = "sandesh", version, about = "SMS gateway that books clinic appointments for community health workers")]
 pub struct Cli {
-    /// TOML configuration file; SANDESH__SECTION__KEY variables override it.
+    /// TOML configuration file. SANDESH__SECTION__KEY variables override it,
+    /// such as SANDESH__SERVER__PORT=9000 or SANDESH__DATABASE__URL=other.db.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 

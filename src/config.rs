@@ -380,11 +380,19 @@ pub struct PortalSettings {
     pub password_valid_hours: u32,
     /// A client session ends this many days after sign-in.
     pub session_lifetime_days: u32,
+    /// Requests one client may have that are not closed. A further request
+    /// is rejected until a helper closes one.
+    pub max_unclosed_requests: u32,
 }
 
 impl Default for PortalSettings {
     fn default() -> Self {
-        Self { public_url: String::new(), password_valid_hours: 24, session_lifetime_days: 30 }
+        Self {
+            public_url: String::new(),
+            password_valid_hours: 24,
+            session_lifetime_days: 30,
+            max_unclosed_requests: 5,
+        }
     }
 }
 
@@ -700,6 +708,7 @@ impl Settings {
         for (key, value) in [
             ("portal.password_valid_hours", u64::from(self.portal.password_valid_hours)),
             ("portal.session_lifetime_days", u64::from(self.portal.session_lifetime_days)),
+            ("portal.max_unclosed_requests", u64::from(self.portal.max_unclosed_requests)),
             ("chat.max_file_bytes", self.chat.max_file_bytes as u64),
             ("chat.max_open_per_helper", u64::from(self.chat.max_open_per_helper)),
             ("chat.history_page", u64::from(self.chat.history_page)),

@@ -20,4 +20,5 @@ pub mod replay;
 pub mod sms;
 pub mod startup;
 pub mod telemetry;
+pub mod text;
 pub mod web;

@@ -212,6 +212,7 @@ async fn accepted_request_hidden_from_colleague() {
     let second_token = api_token(&server, SECOND_OFFICER_EMAIL).await;
 
     let accepted = post_action(&first, id, "accept", &[]).await;
+    let accepted_again = post_action(&first, id, "accept", &[]).await;
     let page = first.get(&format!("/dashboard/requests/{id}?notice=accepted")).await;
     let colleague_page = second.get(&format!("/dashboard/requests/{id}")).await;
     let colleague_queue = second.get("/dashboard/requests").await;
@@ -223,6 +224,7 @@ async fn accepted_request_hidden_from_colleague() {
 
     assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
     assert_eq!(accepted.location.as_deref(), Some(format!("/dashboard/requests/{id}?notice=accepted").as_str()));
+    assert_eq!(accepted_again.status, StatusCode::SEE_OTHER, "a second click is not an error: {}", accepted_again.body);
     assert_eq!(request.status, status::ASSIGNED);
     assert_eq!(request.helper_id, Some(first_id));
     assert!(page.body.contains("You took this request."));

@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use sandesh::db::client_requests::ClientRequest;
 use sandesh::db::clients::{Client, NewClient};
 use sandesh::db::ids::{ClientId, ClientRequestId, CorporationId};
-use sandesh::db::schema::{chat_files, corporations};
+use sandesh::db::schema::{chat_files, client_requests, corporations};
 use sandesh::db::staff::Role;
 use sandesh::web::dashboard::password;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -200,6 +200,18 @@ async fn wrong_password_is_rejected() {
 }
 
 #[tokio::test]
+async fn password_ignores_case_and_spaces() {
+    let server = Server::start().await;
+    add_client(&server, "seema50", "en", 24).await;
+    let browser = Browser::new(&server);
+
+    let page = portal_sign_in(&browser, "seema50", &format!("  {} ", PASSWORD.to_uppercase())).await;
+
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(browser.get("/portal/").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn used_password_is_rejected() {
     let server = Server::start().await;
     let client = add_client(&server, "seema03", "hi", 24).await;
@@ -360,6 +372,74 @@ async fn form_errors_are_shown_per_field() {
 
     let stored = server.db(move |connection| ClientRequest::for_client(connection, client.id)).await;
     assert!(stored.is_empty(), "no request is stored from invalid forms");
+}
+
+#[tokio::test]
+async fn form_drops_invisible_characters() {
+    let server = Server::start().await;
+    let client = add_client(&server, "seema51", "en", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let area = corporation_id(&server, THANE_CORPORATION).await.to_string();
+
+    let page = post_request(
+        &browser,
+        &[
+            ("origin", "form"),
+            ("name", "\u{202E}Seema\u{0} Devi"),
+            ("phone", "9876543210"),
+            ("category", "health"),
+            ("area", &area),
+            ("description", "Line one\r\nLine\u{7} two\u{2066}"),
+        ],
+    )
+    .await;
+    let control_only = post_request(
+        &browser,
+        &[
+            ("origin", "form"),
+            ("name", "\u{202E}\u{0}"),
+            ("phone", "9876543210"),
+            ("category", "health"),
+            ("area", &area),
+            ("description", "Help"),
+        ],
+    )
+    .await;
+
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let stored = server.db(move |connection| ClientRequest::for_client(connection, client.id)).await;
+    assert_eq!(stored.len(), 1, "only the first form is stored");
+    assert_eq!(stored[0].contact_name, "Seema Devi");
+    assert_eq!(stored[0].description, "Line one\nLine two");
+    assert_eq!(control_only.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(control_only.body.contains("Enter your name."), "{}", control_only.body);
+}
+
+#[tokio::test]
+async fn unclosed_requests_are_limited() {
+    let server = Server::start_with(|settings| settings.portal.max_unclosed_requests = 2).await;
+    let client = add_client(&server, "seema52", "en", 24).await;
+    let browser = signed_in_browser(&server, &client).await;
+    let first = create_request(&server, &browser).await;
+    create_request(&server, &browser).await;
+    let area = corporation_id(&server, THANE_CORPORATION).await.to_string();
+    let chat_form = [("origin", "chat"), ("category", "other"), ("area", area.as_str())];
+
+    let refused = post_request(&browser, &chat_form).await;
+    server
+        .db(move |connection| {
+            diesel::update(client_requests::table.find(first))
+                .set(client_requests::status.eq("closed"))
+                .execute(connection)
+        })
+        .await;
+    let after_close = post_request(&browser, &chat_form).await;
+
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.body.contains("You already have 2 requests that are not closed."), "{}", refused.body);
+    assert_eq!(after_close.status, StatusCode::SEE_OTHER, "{}", after_close.body);
+    let stored = server.db(move |connection| ClientRequest::for_client(connection, client.id)).await;
+    assert_eq!(stored.len(), 3, "the refused form stored nothing");
 }
 
 #[tokio::test]

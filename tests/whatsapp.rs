@@ -317,6 +317,11 @@ async fn greeting_hi_stays_english() {
     let setup = start().await;
     setup.exchange("wamid.greeting", ASHA, "Hi").await;
     assert_eq!(setup.client(ASHA).await.language, "en");
+
+    // A returning client who greets again gets the link, not Hindi.
+    let again = setup.exchange("wamid.greeting.again", ASHA, "Hi").await;
+    assert_eq!(setup.client(ASHA).await.language, "en");
+    assert!(again.text().contains("/portal/login"), "reply {:?}", again.text());
 }
 
 #[tokio::test]
@@ -605,6 +610,13 @@ async fn statuses_update_outbound_messages() {
     let error = third.last_error.expect("failure reason stored");
     assert!(error.contains("131047"), "error {error:?}");
     assert!(error.contains("more than 24 hours"), "error {error:?}");
+    // An officer learns that the client never got the reply, once even
+    // when the report comes again.
+    setup.deliver(&failed).await;
+    let flags = setup.app.flags().await;
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert_eq!(flags[0].reason, "sms_failed");
+    assert!(flags[0].detail.contains("131047"), "{}", flags[0].detail);
 
     // A status for a message Sandesh never sent changes nothing.
     let unknown = notification(vec![vec![status_value("wamid.unknown", "delivered", ASHA, vec![])]]);

@@ -71,6 +71,7 @@ portal-error-phone-missing = Enter your phone number.
 portal-error-phone-invalid = This is not a valid phone number. Enter a 10-digit mobile number such as 98765 43210, or + and the country code.
 portal-error-description-missing = Describe what you need.
 portal-error-description-long = The description is too long: use at most { $max } characters.
+portal-error-too-many-requests = You already have { $max } requests that are not closed. Write in the chat of one of them, or wait until a helper closes one.
 
 portal-request-waiting = Your request is waiting for a helper. You can already write in the chat below.
 portal-request-assigned = A helper has taken your request and will answer in the chat below.

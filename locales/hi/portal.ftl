@@ -71,6 +71,7 @@ portal-error-phone-missing = अपना फ़ोन नंबर लिखे
 portal-error-phone-invalid = यह सही फ़ोन नंबर नहीं है। 10 अंकों का मोबाइल नंबर लिखें, जैसे 98765 43210, या + और देश का कोड।
 portal-error-description-missing = बताइए आपको क्या चाहिए।
 portal-error-description-long = विवरण बहुत लंबा है: अधिकतम { $max } अक्षर लिखें।
+portal-error-too-many-requests = आपके { $max } अनुरोध पहले से खुले हैं। उनमें से किसी एक की चैट में लिखें, या किसी सहायक के एक अनुरोध बंद करने तक रुकें।
 
 portal-request-waiting = आपका अनुरोध सहायक की प्रतीक्षा में है। आप नीचे चैट में अभी से लिख सकते हैं।
 portal-request-assigned = एक सहायक ने आपका अनुरोध लिया है और नीचे चैट में जवाब देंगे।

@@ -203,7 +203,7 @@ pub async fn deliver_due(engine: Engine, providers: Providers) -> Result<usize, 
                         }
                         Delivery::Failed { error } => {
                             OutboundMessage::mark_failed(connection, *id, error, now)?;
-                            flag_failed_sms(connection, *id, error, now)?;
+                            flag_failed_message(connection, *id, error, now)?;
                         }
                     }
                 }
@@ -214,9 +214,10 @@ pub async fn deliver_due(engine: Engine, providers: Providers) -> Result<usize, 
     Ok(handled)
 }
 
-/// Flags an SMS that failed for good, so an officer learns that a patient
-/// or agent never got it; the flag names the task when there is one.
-fn flag_failed_sms(
+/// Flags an SMS or WhatsApp message that failed for good, so an officer
+/// learns that a patient, agent or client never got it. The flag names the
+/// task when there is one.
+pub(crate) fn flag_failed_message(
     connection: &mut crate::db::DbConnection,
     id: OutboundId,
     error: &str,

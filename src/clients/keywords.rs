@@ -12,9 +12,11 @@ pub enum Command {
     NewPassword,
 }
 
-const ENGLISH: &[&str] = &["english", "en", "eng", "अंग्रेजी", "अंग्रेज़ी", "इंग्रजी", "इंग्लिश"];
-const HINDI: &[&str] = &["hindi", "hi", "हिंदी", "हिन्दी"];
-const MARATHI: &[&str] = &["marathi", "mr", "मराठी"];
+// Language codes such as "hi" are not keywords: people write "Hi" to greet,
+// at any point of a conversation.
+const ENGLISH: &[&str] = &["english", "eng", "अंग्रेजी", "अंग्रेज़ी", "इंग्रजी", "इंग्लिश"];
+const HINDI: &[&str] = &["hindi", "हिंदी", "हिन्दी"];
+const MARATHI: &[&str] = &["marathi", "मराठी"];
 const NEW_PASSWORD: &[&str] = &[
     "password",
     "new password",
@@ -37,16 +39,13 @@ fn normalise(text: &str) -> String {
 
 /// Reads a keyword message. The whole message must be the keyword, so a
 /// sentence that mentions "password" is an ordinary message.
-///
-/// `first_message` is true for a sender without a client yet: then a bare
-/// "hi" is the English greeting rather than the code of Hindi.
-pub fn parse(text: &str, first_message: bool) -> Option<Command> {
+pub fn parse(text: &str) -> Option<Command> {
     let word = normalise(text);
     let word = word.as_str();
     if ENGLISH.contains(&word) {
         return Some(Command::SetLanguage(Language::En));
     }
-    if HINDI.contains(&word) && !(first_message && word == "hi") {
+    if HINDI.contains(&word) {
         return Some(Command::SetLanguage(Language::Hi));
     }
     if MARATHI.contains(&word) {
@@ -77,32 +76,31 @@ mod tests {
         let cases = [
             ("English", Language::En),
             (" ENGLISH. ", Language::En),
-            ("en", Language::En),
             ("hindi", Language::Hi),
             ("हिंदी", Language::Hi),
             ("हिन्दी।", Language::Hi),
             ("Marathi!", Language::Mr),
             ("मराठी", Language::Mr),
-            ("mr", Language::Mr),
         ];
         for (text, language) in cases {
-            assert_eq!(parse(text, false), Some(Command::SetLanguage(language)), "text {text:?}");
+            assert_eq!(parse(text), Some(Command::SetLanguage(language)), "text {text:?}");
         }
     }
 
     #[test]
-    fn hi_is_a_greeting_on_first_message() {
-        assert_eq!(parse("Hi", true), None);
-        assert_eq!(parse("hi", false), Some(Command::SetLanguage(Language::Hi)));
-        assert_eq!(parse("Hindi", true), Some(Command::SetLanguage(Language::Hi)));
+    fn language_codes_are_not_keywords() {
+        for text in ["Hi", "hi!", "en", "Mr"] {
+            assert_eq!(parse(text), None, "text {text:?}");
+        }
+        assert_eq!(parse("Hindi"), Some(Command::SetLanguage(Language::Hi)));
     }
 
     #[test]
     fn password_keywords() {
         for text in ["password", "New  Password", "LOGIN", "पासवर्ड", "नया पासवर्ड"] {
-            assert_eq!(parse(text, false), Some(Command::NewPassword), "text {text:?}");
+            assert_eq!(parse(text), Some(Command::NewPassword), "text {text:?}");
         }
-        assert_eq!(parse("I forgot my password", false), None);
+        assert_eq!(parse("I forgot my password"), None);
     }
 
     #[test]

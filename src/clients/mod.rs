@@ -16,12 +16,12 @@ use std::time::Duration;
 use actix::Addr;
 use chrono::{DateTime, NaiveDateTime};
 
-use crate::actors::outbox::{Outbox, Wake};
+use crate::actors::outbox::{flag_failed_message, Outbox, Wake};
 
 use crate::channels::whatsapp::payload::{IncomingMessage, StatusReport};
 use crate::db::ids::InboundId;
 use crate::db::inbound::{status, InboundMessage, NewWhatsAppMessage};
-use crate::db::outbound::OutboundMessage;
+use crate::db::outbound::{status as outbound_status, OutboundMessage};
 use crate::db::{write_transaction, DbConnection, DbError};
 use crate::engine::Engine;
 use crate::sms::phone::mask_phone;
@@ -87,9 +87,7 @@ fn outcome_without_reply(kind: &str) -> Option<&'static str> {
 /// value is stored instead, so the reply treats the tap as the keyword.
 fn text_to_store(message: &IncomingMessage) -> &str {
     match &message.reply_value {
-        Some(value) if keywords::parse(&message.text, false).is_none() && keywords::parse(value, false).is_some() => {
-            value
-        }
+        Some(value) if keywords::parse(&message.text).is_none() && keywords::parse(value).is_some() => value,
         _ => &message.text,
     }
 }
@@ -161,7 +159,12 @@ fn apply_status(connection: &mut DbConnection, report: &StatusReport, now: Naive
         }
         "failed" => {
             let error = report.error.as_deref().unwrap_or("WhatsApp reported the message failed without an error");
-            OutboundMessage::mark_failed(connection, message.id, &format!("WhatsApp reported failure: {error}"), now)?;
+            let error = format!("WhatsApp reported failure: {error}");
+            OutboundMessage::mark_failed(connection, message.id, &error, now)?;
+            // A repeated report must not raise a second flag.
+            if message.status != outbound_status::FAILED {
+                flag_failed_message(connection, message.id, &error, now)?;
+            }
         }
         "sent" => {}
         other => tracing::info!(outbound_id = %message.id, status = other, "ignored unknown WhatsApp status"),

@@ -124,7 +124,7 @@ pub fn reply_to(
     }
     let whatsapp_id = whatsapp_id_of(&message.sender).to_owned();
     let existing = Client::find_by_whatsapp_id(connection, &whatsapp_id)?;
-    let command = parse(&message.text, existing.is_none());
+    let command = parse(&message.text);
     let mut prepared = match (&existing, command) {
         (None, _) | (Some(_), Some(Command::NewPassword)) => Some(Credentials::generate()?),
         _ => None,
@@ -141,7 +141,6 @@ pub fn reply_to(
         // Another message from the same sender may have created the client
         // since the read above, so the client is looked up again.
         let client = Client::find_by_whatsapp_id(connection, &whatsapp_id)?;
-        let command = parse(&message.text, client.is_none());
         let (onboarded, client, password) = match client {
             None => {
                 let credentials = match prepared.take() {
@@ -335,7 +334,7 @@ mod tests {
                 if language != reply_language {
                     assert!(text.contains(line), "the {reply_language} welcome lacks {line:?}: {text}");
                 }
-                assert_eq!(parse(keyword, true), Some(Command::SetLanguage(language)), "keyword {keyword}");
+                assert_eq!(parse(keyword), Some(Command::SetLanguage(language)), "keyword {keyword}");
             }
         }
     }

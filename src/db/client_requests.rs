@@ -113,7 +113,7 @@ pub enum AssignError {
     NotFound(ClientRequestId),
     #[error("request {id} is {status}, not open: only open requests can be taken")]
     NotOpen { id: ClientRequestId, status: String },
-    #[error("you already hold {held} open requests, the limit is {limit}: close one before taking another")]
+    #[error("you already hold {held} open requests, the limit is {limit}: close or release one before taking another")]
     LimitReached { held: i64, limit: u32 },
     /// Reassigning to an officer who is at the limit; the message is about
     /// that officer, not about the admin who reassigns.
@@ -184,6 +184,15 @@ impl ClientRequest {
             .get_result(connection)
     }
 
+    /// Counts the requests of `client` that are not closed.
+    pub fn unclosed_for_client(connection: &mut DbConnection, client: ClientId) -> QueryResult<i64> {
+        client_requests::table
+            .filter(client_requests::client_id.eq(client))
+            .filter(client_requests::status.ne(status::CLOSED))
+            .count()
+            .get_result(connection)
+    }
+
     /// Counts the open requests in `scope`, which wait for a helper.
     pub fn waiting_in(connection: &mut DbConnection, scope: &Scope) -> QueryResult<i64> {
         let mut query = client_requests::table.filter(client_requests::status.eq(status::OPEN)).into_boxed();
@@ -204,7 +213,9 @@ impl ClientRequest {
     }
 
     /// Gives open request `id` to `staff`, who must see it and hold fewer
-    /// than `limit` open requests. Run it inside a write transaction.
+    /// than `limit` open requests. A request already assigned to `staff` is
+    /// returned unchanged, so a second click does not fail. Run it inside a
+    /// write transaction.
     pub fn accept(
         connection: &mut DbConnection,
         id: ClientRequestId,
@@ -215,6 +226,9 @@ impl ClientRequest {
     ) -> Result<ClientRequest, AssignError> {
         let viewer = Viewer::Staff { id: staff, scope: scope.clone() };
         let request = Self::visible(connection, &viewer, id)?.ok_or(AssignError::NotFound(id))?;
+        if request.status == status::ASSIGNED && request.helper_id == Some(staff) {
+            return Ok(request);
+        }
         if request.status != status::OPEN {
             return Err(AssignError::NotOpen { id, status: request.status });
         }

@@ -389,8 +389,7 @@ fn non_empty(value: Option<&String>) -> Option<String> {
 /// Removes control characters and bidirectional overrides from a profile
 /// name, trims it and cuts it to [`MAX_PROFILE_NAME_CHARS`] characters.
 pub fn clean_profile_name(name: &str) -> String {
-    let is_bidi_control = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    let visible: String = name.chars().filter(|&c| !c.is_control() && !is_bidi_control(c)).collect();
+    let visible = crate::text::one_line(name);
     visible.trim().chars().take(MAX_PROFILE_NAME_CHARS).collect::<String>().trim_end().to_owned()
 }
 

@@ -197,7 +197,10 @@ pub async fn submit(
     };
     let now = state.engine.clock.now_naive();
     let candidate_id = client.as_ref().map(|client| client.id);
-    let outcome = match check_password(client, form.password).await? {
+    // Passwords are made of lower-case letters and digits, so case and
+    // spaces around them, which phone keyboards add, do not count.
+    let password = form.password.trim().to_lowercase();
+    let outcome = match check_password(client, password).await? {
         None => Err(Refusal::WrongPassword),
         Some(client) if !client.password_usable(now) => Err(Refusal::PasswordSpent),
         Some(client) => {

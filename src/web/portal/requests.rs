@@ -283,7 +283,10 @@ fn validate(
         };
     }
 
-    let name = form.name.trim();
+    // Invisible characters are dropped, so a name cannot reorder the text
+    // around it where staff read it.
+    let name = crate::text::one_line(&form.name);
+    let name = name.trim();
     if name.is_empty() {
         errors.add("name", texts.get("portal-error-name-missing"));
     } else if name.chars().count() > MAX_NAME_LENGTH {
@@ -306,7 +309,8 @@ fn validate(
 
     let (category, corporation_id) = validate_category_and_area(form, corporations, texts, &mut errors);
 
-    let description = form.description.trim();
+    let description = crate::text::multi_line(&form.description);
+    let description = description.trim();
     if description.is_empty() {
         errors.add("description", texts.get("portal-error-description-missing"));
     } else if description.chars().count() > MAX_DESCRIPTION_LENGTH {
@@ -390,12 +394,18 @@ pub async fn create(
 
     let origin = parse_origin(&form.origin);
     let client_id = signed_in.client.id;
+    let limit = state.engine.settings.portal.max_unclosed_requests;
     let now = state.engine.clock.now_naive();
     let stored = state
         .engine
         .database
         .run(move |connection| {
             write_transaction(connection, |connection| {
+                // Counted under the write lock, so two forms sent at once
+                // cannot both pass the limit.
+                if ClientRequest::unclosed_for_client(connection, client_id)? >= i64::from(limit) {
+                    return Ok(None);
+                }
                 ClientRequest::insert(
                     connection,
                     &NewClientRequest {
@@ -411,11 +421,18 @@ pub async fn create(
                         updated_at: now,
                     },
                 )
+                .map(Some)
             })
             .map_err(DbError::from)
         })
         .await
         .map_err(PortalError::from)?;
+    let Some(stored) = stored else {
+        tracing::info!(client_id = %client_id, limit, "rejected a new request: the client has {limit} requests that are not closed");
+        let mut errors = Errors::default();
+        errors.add("main", texts.with("portal-error-too-many-requests", "max", &limit.to_string()));
+        return Ok(new_page(&state, &signed_in, &corporations, form, errors, StatusCode::CONFLICT)?);
+    };
     tracing::info!(
         client_id = %client_id,
         request_id = %stored.id,
