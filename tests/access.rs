@@ -2,7 +2,8 @@
 //!
 //! Each test starts a server with the demo NGO and two requests of client A
 //! in Thane. Officer X takes the first on the dashboard, and A uploads a
-//! file to it through the portal. The second stays open.
+//! file to it through the portal and sends it in a message. The second
+//! stays open.
 //!
 //! The matrix sends every person's credentials to every door of the first
 //! request and compares the outcome with the table. Credentials travel as
@@ -291,6 +292,8 @@ struct Fixture {
     officer_z: Person,
     admin: Person,
     admin_browser: Browser,
+    /// Client A's portal session, for uploads.
+    client_a_browser: Browser,
     officer_y_id: StaffId,
     /// Client A's request, taken by officer X, with [`Fixture::file`].
     assigned_request: ClientRequestId,
@@ -461,7 +464,7 @@ impl Fixture {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("HTTP client builds");
-        Fixture {
+        let fixture = Fixture {
             server,
             http,
             client_a: client("client A (owner)", &client_a_cookie),
@@ -471,11 +474,31 @@ impl Fixture {
             officer_z: staff("officer Z", &z_cookie, &z_token),
             admin: staff("admin", &admin_cookie, &admin_token),
             admin_browser,
+            client_a_browser,
             officer_y_id,
             assigned_request,
             open_request,
             file,
-        }
+        };
+        fixture.send_file_as_owner().await;
+        fixture
+    }
+
+    /// Sends [`Fixture::file`] in a message of client A over the portal
+    /// WebSocket. Until a message sends it, only the client's side may
+    /// download it, and the matrix expects the helpers to read it.
+    async fn send_file_as_owner(&self) {
+        let request = self.assigned_request;
+        let mut owner = self
+            .open_socket(&self.client_a, &format!("/portal/requests/{request}/ws"))
+            .await
+            .expect("A joins to send the file");
+        next_of(&mut owner, "history").await;
+        let frame = json!({"type": "send", "client_id": "a-file", "file_id": self.file, "text": "my scan"});
+        owner.send(Message::text(frame.to_string())).await.expect("send frame");
+        let sent = next_of(&mut owner, "message").await;
+        assert_eq!(sent["message"]["file"]["id"], self.file, "A sends the file: {sent}");
+        let _ = owner.close(None).await;
     }
 
     /// Sends `person`'s credentials to `path` with a plain GET.
@@ -866,6 +889,124 @@ async fn file_stays_in_its_request() {
         })
         .await;
     assert!(stored.is_empty(), "a message of request {open} refers to another request's file: {stored:?}");
+}
+
+#[tokio::test]
+async fn unsent_file_stays_with_uploader() {
+    let fixture = Fixture::start().await;
+    let assigned = fixture.assigned_request;
+    let officer_x = &fixture.officer_x;
+    let client_a = &fixture.client_a;
+    let upload = fixture
+        .http
+        .post(format!("{}/api/v1/requests/{assigned}/files?name=pixel.png", fixture.server.address))
+        .bearer_auth(officer_x.bearer.as_deref().expect("token"))
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .expect("upload request");
+    assert_eq!(upload.status(), StatusCode::CREATED, "X uploads to request {assigned}");
+    let staff_file = upload.json::<Value>().await.expect("upload JSON")["file"]["id"].as_i64().expect("file id");
+    let client_file = upload_through_portal(&fixture.server, &fixture.client_a_browser, assigned).await;
+
+    let mut owner = fixture.open_socket(client_a, &format!("/portal/requests/{assigned}/ws")).await.expect("A joins");
+    next_of(&mut owner, "history").await;
+    next_of(&mut owner, "status").await;
+    let frame = json!({"type": "send", "client_id": "x", "file_id": staff_file, "text": "I sent this"});
+    owner.send(Message::text(frame.to_string())).await.expect("send frame");
+    let rejected = next_text_frame(&mut owner).await.expect("a reply to the send");
+    let (post_status, post) = fixture
+        .api(
+            officer_x,
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{assigned}/messages"),
+            Some(json!({"client_id": "x-1", "file_id": client_file})),
+        )
+        .await;
+
+    assert_eq!(rejected["type"], "error", "A sending X's unsent file: {rejected}");
+    let rejected_message = rejected["message"].as_str().expect("error message");
+    assert_eq!(rejected["client_id"], "x", "the rejection is permanent: {rejected}");
+    assert!(rejected_message.contains(&format!("file {staff_file} ")), "{rejected_message}");
+    assert!(rejected_message.contains("upload the file yourself"), "{rejected_message}");
+    assert_eq!(post_status, StatusCode::BAD_REQUEST, "X sending A's unsent file: {post}");
+    assert!(post["error"].as_str().unwrap_or("").contains(&format!("file {client_file} ")), "{post}");
+    let stored = fixture
+        .server
+        .db(move |connection| {
+            chat_messages::table
+                .filter(chat_messages::request_id.eq(assigned))
+                .select(ChatMessage::as_select())
+                .load(connection)
+        })
+        .await;
+    assert_eq!(stored.len(), 1, "only the fixture's message is stored: {stored:?}");
+
+    // Before a message sends them, each file is readable only by its
+    // uploader's side. For the other side it looks exactly like a missing
+    // file.
+    let unsent = [
+        (staff_file, client_a, Door::PortalFile, NotFound),
+        (staff_file, officer_x, Door::DashboardFile, Reads),
+        (staff_file, officer_x, Door::ApiFile, Reads),
+        (staff_file, &fixture.admin, Door::ApiFile, Reads),
+        (client_file, client_a, Door::PortalFile, Reads),
+        (client_file, officer_x, Door::DashboardFile, NotFound),
+        (client_file, officer_x, Door::ApiFile, NotFound),
+        (client_file, &fixture.admin, Door::DashboardFile, NotFound),
+    ];
+    let mut failures = Vec::new();
+    for (file, person, door, expected) in &unsent {
+        let file = file.to_string();
+        let response = fixture.knock(person, *door, "0", &file).await;
+        let got = classify(*door, &response, PNG);
+        let cell = format!("unsent file {file}: {} at {door:?}", person.name);
+        if got != *expected {
+            failures.push(format!("{cell}: expected {expected:?}, got {got:?}"));
+        } else if got == NotFound {
+            let missing = fixture.knock(person, *door, "0", MISSING_ID).await;
+            let ids = [file.as_str(), MISSING_ID];
+            if without_ids(&response.text(), &ids) != without_ids(&missing.text(), &ids) {
+                failures.push(format!("{cell}: the 404 differs from the one of a missing id"));
+            }
+        }
+    }
+    assert_no_failures(&failures);
+
+    let (sent_status, sent) = fixture
+        .api(
+            officer_x,
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{assigned}/messages"),
+            Some(json!({"client_id": "x-2", "file_id": staff_file, "text": "Your form"})),
+        )
+        .await;
+    assert_eq!(sent_status, StatusCode::CREATED, "X sends its own upload: {sent}");
+    let frame = json!({"type": "send", "client_id": "a-2", "file_id": client_file});
+    owner.send(Message::text(frame.to_string())).await.expect("send frame");
+    // X's message may arrive first.
+    let mut own_sent = next_of(&mut owner, "message").await;
+    for _ in 0..3 {
+        if own_sent["message"]["client_id"] == "a-2" {
+            break;
+        }
+        own_sent = next_of(&mut owner, "message").await;
+    }
+    assert_eq!(own_sent["message"]["file"]["id"], client_file, "A sends its own upload: {own_sent}");
+
+    let sent_files = [
+        (staff_file, client_a, Door::PortalFile),
+        (client_file, officer_x, Door::DashboardFile),
+        (client_file, officer_x, Door::ApiFile),
+    ];
+    for (file, person, door) in sent_files {
+        let response = fixture.knock(person, door, "0", &file.to_string()).await;
+        let got = classify(door, &response, PNG);
+        if got != Reads {
+            failures.push(format!("sent file {file}: {} at {door:?}: expected Reads, got {got:?}", person.name));
+        }
+    }
+    assert_no_failures(&failures);
 }
 
 #[test]

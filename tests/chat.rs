@@ -23,11 +23,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use sandesh::channels::memory::MemoryProvider;
 use sandesh::chat::files::{sweep_unsent, SweepSummary, MAX_UNSENT_FILES, UNSENT_GRACE_HOURS};
+use sandesh::chat::protocol::PostInput;
 use sandesh::clock::{Clock as _, VirtualClock};
 use sandesh::db::chat::{ChatFile, ChatMessage, NewChatMessage};
 use sandesh::db::client_requests::{status, ClientRequest, NewClientRequest, Viewer};
 use sandesh::db::clients::{Client, NewClient};
-use sandesh::db::ids::{ChatFileId, ClientRequestId, CorporationId};
+use sandesh::db::ids::{ChatFileId, ClientId, ClientRequestId, CorporationId};
 use sandesh::db::schema::{chat_files, chat_messages, corporations};
 use sandesh::db::staff::{Role, Scope, StaffId};
 use sandesh::db::DbConnection;
@@ -71,16 +72,28 @@ struct Server {
 impl Server {
     async fn start() -> Server {
         let directory = tempfile::tempdir().expect("create a temporary folder");
+        Server::start_in(directory, VirtualClock::new(server::virtual_start())).await
+    }
+
+    /// Starts a server on the database and chat files in `directory`.
+    async fn start_in(directory: tempfile::TempDir, clock: VirtualClock) -> Server {
         let mut settings = server::loopback_settings(directory.path());
         settings.chat.max_file_bytes = MAX_FILE_BYTES;
 
-        let clock = VirtualClock::new(server::virtual_start());
         let options =
             AppOptions { clock: Arc::new(clock.clone()), provider: Some(Arc::new(MemoryProvider::new())), demo: true };
         let thread = ServerThread::start("sandesh-chat", settings, options).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client builds");
 
         Server { address: thread.address(), port: thread.port, thread, clock, http, _directory: directory }
+    }
+
+    /// Stops the server and starts a new one on the same database, chat
+    /// files and clock, as a restart of the process would.
+    async fn restart(self) -> Server {
+        let Server { thread, clock, _directory: directory, .. } = self;
+        thread.stop().await;
+        Server::start_in(directory, clock).await
     }
 
     async fn db<T, F>(&self, work: F) -> T
@@ -237,6 +250,31 @@ impl Server {
     ) -> (StatusCode, Value) {
         let body = json!({"client_id": client_id, "text": text});
         self.call(reqwest::Method::POST, &format!("/api/v1/requests/{request}/messages"), Some(token), Some(body)).await
+    }
+
+    /// Returns the id of the client who owns `request`.
+    async fn client_of(&self, request: ClientRequestId) -> ClientId {
+        self.db(move |connection| Ok(ClientRequest::find(connection, request)?.expect("request exists").client_id))
+            .await
+    }
+
+    /// Uploads `bytes` to `request` as its client, as the portal does, and
+    /// returns the file id.
+    async fn upload_as_client(&self, request: ClientRequestId, name: &str, bytes: &'static [u8]) -> i64 {
+        let client = self.client_of(request).await;
+        let response = sandesh::chat::http::upload(
+            &self.state(),
+            Viewer::Client(client),
+            request,
+            name,
+            actix_web::web::Bytes::from_static(bytes),
+        )
+        .await
+        .expect("the client's upload is accepted");
+        assert_eq!(response.status().as_u16(), 201);
+        let body = actix_web::body::to_bytes(response.into_body()).await.expect("upload body");
+        let body: Value = serde_json::from_slice(&body).expect("upload JSON");
+        body["file"]["id"].as_i64().expect("file id")
     }
 
     async fn upload(&self, token: &str, request: ClientRequestId, name: &str, bytes: &[u8]) -> (StatusCode, Value) {
@@ -509,20 +547,36 @@ async fn bad_frames_get_error_frames() {
     let mut admin_socket = server.connect(&admin_token, request, None).await;
     next_of(&mut socket, "history").await;
     next_of(&mut admin_socket, "history").await;
+    let long_id = "x".repeat(65);
+    // The third column is the client_id the error frame must echo: a frame
+    // with a string client_id is rejected for good, so the sender must not
+    // send it again.
     let cases = [
-        (json!({"type": "shout"}), "unknown type 'shout'"),
-        (json!({"type": "send", "text": "hi"}), "missing client_id"),
-        (json!({"type": "send", "client_id": "x".repeat(65), "text": "hi"}), "the maximum is 64"),
-        (json!({"type": "send", "client_id": "e-1", "text": "  "}), "empty text"),
-        (json!({"type": "send", "client_id": "e-2", "text": "a".repeat(4097)}), "the maximum is 4096"),
-        (json!({"type": "send", "client_id": "e-3", "file_id": other_file}), "does not belong to request"),
+        (json!({"type": "shout"}), "unknown type 'shout'", Value::Null),
+        (json!({"type": "send", "text": "hi"}), "missing client_id", Value::Null),
+        (json!({"type": "send", "client_id": 7, "text": "hi"}), "invalid client_id", Value::Null),
+        (json!({"type": "send", "client_id": long_id, "text": "hi"}), "the maximum is 64", json!(long_id)),
+        (json!({"type": "send", "client_id": "e-1", "text": "  "}), "empty text", json!("e-1")),
+        (json!({"type": "send", "client_id": "e-2", "text": "a".repeat(4097)}), "the maximum is 4096", json!("e-2")),
+        (
+            json!({"type": "send", "client_id": "e-3", "file_id": other_file}),
+            "does not belong to request",
+            json!("e-3"),
+        ),
+        (json!({"type": "send", "client_id": "e-4", "file_id": "12"}), "invalid file_id", json!("e-4")),
+        (json!({"type": "send", "client_id": "e-5", "text": ["hi"]}), "invalid text", json!("e-5")),
     ];
 
-    for (frame, expected) in cases {
+    for (frame, expected, client_id) in cases {
         send(&mut socket, frame.clone()).await;
         let error = next_of(&mut socket, "error").await;
         assert!(error["message"].as_str().expect("message").contains(expected), "{frame}: {error}");
+        assert_eq!(error["client_id"], client_id, "{frame}: {error}");
     }
+    socket.send(Message::text("not json")).await.expect("frame sent");
+    let not_json = next_of(&mut socket, "error").await;
+    assert!(not_json["message"].as_str().expect("message").contains("invalid JSON"), "{not_json}");
+    assert_eq!(not_json.get("client_id"), None, "{not_json}");
     send(&mut admin_socket, json!({"type": "send", "client_id": "a-1", "text": "hello"})).await;
     let read_only = next_of(&mut admin_socket, "error").await;
     assert!(read_only["message"].as_str().expect("message").contains("but not post"), "{read_only}");
@@ -750,19 +804,7 @@ async fn unsent_uploads_are_capped_per_side() {
     assert_eq!(stored_names(&server).len(), limit, "the rejected upload left no stored file");
 
     // The client's side has its own limit.
-    let client = server
-        .db(move |connection| Ok(ClientRequest::find(connection, request)?.expect("request exists").client_id))
-        .await;
-    let client_upload = sandesh::chat::http::upload(
-        &server.state(),
-        Viewer::Client(client),
-        request,
-        "from-client.pdf",
-        actix_web::web::Bytes::from_static(PDF),
-    )
-    .await
-    .expect("the client's upload is accepted");
-    assert_eq!(client_upload.status().as_u16(), 201);
+    server.upload_as_client(request, "from-client.pdf", PDF).await;
 
     let (sent_status, sent) = server
         .call(
@@ -846,4 +888,140 @@ async fn sweep_deletes_only_old_unsent_files() {
 
     let again = sweep_unsent(&server.thread.core.engine, now).await.expect("second sweep runs");
     assert_eq!(again, SweepSummary::default(), "a second sweep finds nothing");
+}
+
+#[tokio::test]
+async fn file_checks_precede_unsent_limit() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("order@ngo.example", Role::Officer).await;
+    let request = server.request("919800000016").await;
+    server.assign(request, helper).await;
+    for index in 0..MAX_UNSENT_FILES {
+        let (status, body) = server.upload(&token, request, &format!("scan-{index}.png"), PNG).await;
+        assert_eq!(status, StatusCode::CREATED, "upload {index}: {body}");
+    }
+
+    let (elf_status, elf) = server.upload(&token, request, "tool.exe", ELF).await;
+    let (large_status, large) =
+        server.upload(&token, request, "big.pdf", &[PDF, &vec![b' '; MAX_FILE_BYTES]].concat()).await;
+    let (png_status, png) = server.upload(&token, request, "one-more.png", PNG).await;
+
+    assert_eq!(elf_status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{elf}");
+    assert!(elf["error"].as_str().expect("error").contains("application/x-executable"), "{elf}");
+    assert_eq!(large_status, StatusCode::PAYLOAD_TOO_LARGE, "{large}");
+    assert_eq!(png_status, StatusCode::CONFLICT, "{png}");
+}
+
+#[tokio::test]
+async fn client_upload_stays_with_client_until_sent() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("side@ngo.example", Role::Officer).await;
+    let request = server.request("919800000017").await;
+    server.assign(request, helper).await;
+    let client = server.client_of(request).await;
+    let file = server.upload_as_client(request, "scan.pdf", PDF).await;
+    let mut socket = server.connect(&token, request, None).await;
+    next_of(&mut socket, "history").await;
+    next_of(&mut socket, "status").await;
+
+    let (post_status, post) = server
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{request}/messages"),
+            Some(&token),
+            Some(json!({"client_id": "side-1", "file_id": file, "text": "I sent this"})),
+        )
+        .await;
+    send(&mut socket, json!({"type": "send", "client_id": "side-2", "file_id": file, "text": "I sent this"})).await;
+    // The next frame is the rejection, because the REST post stored nothing.
+    let rejected = next_frame(&mut socket).await;
+    let (hidden_status, hidden) =
+        server.call(reqwest::Method::GET, &format!("/api/v1/files/{file}"), Some(&token), None).await;
+    let (missing_status, missing) = server.call(reqwest::Method::GET, "/api/v1/files/999999", Some(&token), None).await;
+
+    assert_eq!(post_status, StatusCode::BAD_REQUEST, "{post}");
+    let post_error = post["error"].as_str().expect("error");
+    assert!(post_error.contains(&format!("file {file} ")), "{post_error}");
+    assert!(post_error.contains("uploaded by the client"), "{post_error}");
+    assert!(post_error.contains("upload the file yourself"), "{post_error}");
+    assert_eq!(rejected["type"], "error", "{rejected}");
+    assert_eq!(rejected["client_id"], "side-2", "{rejected}");
+    assert_eq!(rejected["message"], post["error"], "{rejected}");
+    assert!(server.stored_messages(request).await.is_empty(), "a message carries the client's file");
+    assert_eq!(hidden_status, StatusCode::NOT_FOUND, "{hidden}");
+    assert_eq!(missing_status, StatusCode::NOT_FOUND, "{missing}");
+    assert_eq!(
+        hidden["error"].as_str().expect("error").replace(&file.to_string(), "{id}"),
+        missing["error"].as_str().expect("error").replace("999999", "{id}"),
+        "an unsent file of the other side looks like a missing one"
+    );
+
+    let input = PostInput::new(Some("side-3"), Some("my scan"), Some(file)).expect("valid input");
+    let (sent, created) = sandesh::chat::http::post_message(
+        &server.state(),
+        Viewer::Client(client),
+        request,
+        input,
+        sandesh::chat::http::files_prefix::PORTAL,
+    )
+    .await
+    .expect("the client sends its own file");
+    let member_frame = next_of(&mut socket, "message").await;
+    let download = server
+        .http
+        .get(format!("{}/api/v1/files/{file}", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("download");
+
+    assert!(created);
+    assert_eq!(sent.kind, "file");
+    assert_eq!(member_frame["message"]["file"]["id"], file, "{member_frame}");
+    assert_eq!(download.status(), StatusCode::OK, "a sent file is readable by the other side");
+    assert_eq!(download.bytes().await.expect("body").as_ref(), PDF);
+}
+
+#[tokio::test]
+async fn sweep_runs_at_start_up() {
+    let server = Server::start().await;
+    let (helper, token) = server.officer("restart@ngo.example", Role::Officer).await;
+    let request = server.request("919800000019").await;
+    server.assign(request, helper).await;
+    let (status, body) = server.upload(&token, request, "old.png", PNG).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let file = ChatFileId(i32::try_from(body["file"]["id"].as_i64().expect("file id")).expect("i32 id"));
+    let long_ago = server.clock.now_naive() - chrono::Duration::hours(UNSENT_GRACE_HOURS + 1);
+    server
+        .db(move |connection| {
+            diesel::update(chat_files::table.find(file)).set(chat_files::created_at.eq(long_ago)).execute(connection)
+        })
+        .await;
+
+    let server = server.restart().await;
+
+    server::wait_until(
+        &server.thread.core.engine,
+        "the start-up sweep deletes the old unsent file",
+        move |connection| Ok(ChatFile::find(connection, file)?.is_none()),
+    )
+    .await;
+    assert!(stored_names(&server).is_empty(), "the stored file is removed too");
+}
+
+#[tokio::test]
+async fn openapi_lists_chat_upload_errors() {
+    let server = Server::start().await;
+
+    let (status, document) = server.call(reqwest::Method::GET, "/api/v1/openapi.json", None, None).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let upload = &document["paths"]["/api/v1/requests/{id}/files"]["post"]["responses"];
+    let conflict = upload["409"]["description"].as_str().unwrap_or_else(|| panic!("no 409 for uploads: {upload}"));
+    assert!(conflict.contains(&format!("{MAX_UNSENT_FILES} files")), "{conflict}");
+    assert!(conflict.contains(&format!("{UNSENT_GRACE_HOURS} hours")), "{conflict}");
+    let post = &document["paths"]["/api/v1/requests/{id}/messages"]["post"]["responses"];
+    let bad_request = post["400"]["description"].as_str().expect("a 400 for posting a message");
+    assert!(bad_request.contains("client_id already used for a different message"), "{bad_request}");
+    assert!(bad_request.contains("a file the client uploaded"), "{bad_request}");
 }

@@ -1,8 +1,8 @@
 //! The scheduler actor: every few seconds it runs whatever is due
-//! (follow-ups, reminders, escalations, recurring slots), and every hour it
-//! deletes chat files that no message refers to. Each run is
-//! idempotent and claims its work in the database, so several servers may
-//! run schedulers on the same database.
+//! (follow-ups, reminders, escalations, recurring slots), and at start-up
+//! and then every hour it deletes old chat files that no message refers
+//! to. Each run is idempotent and claims its work in the database, so
+//! several servers may run schedulers on the same database.
 
 use std::time::Duration;
 
@@ -50,14 +50,21 @@ impl Actor for Scheduler {
         });
         ctx.address().do_send(RunNow::default());
 
+        // The first sweep runs at start-up, so files left unsent before a
+        // restart do not wait a full interval.
+        spawn_unsent_file_sweep(self.engine.clone());
         ctx.run_interval(chat::files::SWEEP_INTERVAL, |actor, _ctx| {
-            let engine = actor.engine.clone();
-            // The sweep logs its own outcome and errors.
-            actix::spawn(async move {
-                let _ = chat::files::sweep_unsent(&engine, engine.clock.now_naive()).await;
-            });
+            spawn_unsent_file_sweep(actor.engine.clone());
         });
     }
+}
+
+/// Starts one run of [`chat::files::sweep_unsent`] in the background.
+fn spawn_unsent_file_sweep(engine: Engine) {
+    // The sweep logs its own outcome and errors.
+    actix::spawn(async move {
+        let _ = chat::files::sweep_unsent(&engine, engine.clock.now_naive()).await;
+    });
 }
 
 impl Handler<RunNow> for Scheduler {

@@ -31,7 +31,8 @@ pub const MAX_UNSENT_FILES: i64 = 10;
 /// deleted, by the next sweep of the scheduler.
 pub const UNSENT_GRACE_HOURS: i64 = 24;
 
-/// Time between two runs of [`sweep_unsent`] by the scheduler.
+/// Time between two runs of [`sweep_unsent`] by the scheduler, which also
+/// runs it once at start-up.
 pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// Maximum length of a displayed file name, in characters.

@@ -170,7 +170,16 @@ pub async fn upload_with_prefix(
     if body.is_empty() {
         return Err(ChatError::BadRequest("the upload is empty: send the file's bytes as the request body".into()));
     }
-    let side = uploader_side(&viewer);
+    // The checks on the file itself come before the unsent-file limit, so
+    // a file that would never be accepted gets 413 or 415 rather than 409.
+    let sniffed = sniff(&body);
+    if !settings.allowed_types.iter().any(|allowed| allowed.eq_ignore_ascii_case(sniffed.content_type)) {
+        return Err(ChatError::UnsupportedType {
+            detected: sniffed.content_type.to_owned(),
+            allowed: settings.allowed_types.join(", "),
+        });
+    }
+    let side = UploaderSide::of(&viewer);
     let unsent = state
         .engine
         .database
@@ -178,13 +187,6 @@ pub async fn upload_with_prefix(
         .await?;
     if unsent >= MAX_UNSENT_FILES {
         return Err(too_many_unsent(request_id));
-    }
-    let sniffed = sniff(&body);
-    if !settings.allowed_types.iter().any(|allowed| allowed.eq_ignore_ascii_case(sniffed.content_type)) {
-        return Err(ChatError::UnsupportedType {
-            detected: sniffed.content_type.to_owned(),
-            allowed: settings.allowed_types.join(", "),
-        });
     }
 
     let original_name = display_name(file_name, sniffed.extension);
@@ -254,14 +256,6 @@ pub async fn upload_with_prefix(
         .json(serde_json::json!({ "file": FileView::new(&file, prefix) })))
 }
 
-/// Returns the side of the chat that `viewer` uploads for.
-fn uploader_side(viewer: &Viewer) -> UploaderSide {
-    match viewer {
-        Viewer::Client(_) => UploaderSide::Client,
-        Viewer::Staff { .. } => UploaderSide::Staff,
-    }
-}
-
 fn too_many_unsent(request_id: ClientRequestId) -> ChatError {
     ChatError::TooManyUnsentFiles { request_id, limit: MAX_UNSENT_FILES, grace_hours: UNSENT_GRACE_HOURS }
 }
@@ -273,9 +267,11 @@ fn remove_unstored(path: &std::path::Path, stored_name: &str) {
     }
 }
 
-/// Sends the stored file `file_id` if its request is visible to the viewer.
-/// Images are shown inline, other types are downloaded; the response
-/// carries the sniffed type and `X-Content-Type-Options: nosniff`.
+/// Sends the stored file `file_id` if its request is visible to the viewer
+/// and, while no message has sent it, only to the side that uploaded it.
+/// Any other file gets the 404 of a missing one. Images are shown inline,
+/// other types are downloaded; the response carries the sniffed type and
+/// `X-Content-Type-Options: nosniff`.
 pub async fn download(state: &AppState, viewer: Viewer, file_id: ChatFileId) -> Result<HttpResponse, ChatError> {
     let file = state
         .engine
@@ -284,8 +280,14 @@ pub async fn download(state: &AppState, viewer: Viewer, file_id: ChatFileId) -> 
             let Some(file) = ChatFile::find(connection, file_id)? else {
                 return Ok(None);
             };
-            let visible = ClientRequest::visible(connection, &viewer, file.request_id)?.is_some();
-            Ok::<_, DbError>(visible.then_some(file))
+            if ClientRequest::visible(connection, &viewer, file.request_id)?.is_none() {
+                return Ok(None);
+            }
+            let own_upload = file.uploader_side() == UploaderSide::of(&viewer);
+            if !own_upload && !ChatFile::is_sent(connection, file.id)? {
+                return Ok(None);
+            }
+            Ok::<_, DbError>(Some(file))
         })
         .await?
         .ok_or_else(|| ChatError::file_not_found(file_id))?;

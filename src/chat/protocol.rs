@@ -153,9 +153,9 @@ pub enum ServerFrame {
     /// closed, and whether this viewer may still post.
     Status { status: String, can_write: bool },
     /// A frame from the client that was rejected, and why. `client_id` is
-    /// set when a `send` was rejected for good (invalid, or not allowed), so
-    /// the sender can mark that message as failed instead of sending it
-    /// again.
+    /// set when a frame that carries one was rejected for good (invalid, or
+    /// not allowed), so the sender can mark that message as failed instead
+    /// of sending it again.
     Error {
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -233,6 +233,18 @@ impl PostInput {
     }
 }
 
+/// The rejection of a client frame that cannot be read or has invalid
+/// fields, sent back as an `error` frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedFrame {
+    /// The reason for the rejection and the fix.
+    pub message: String,
+    /// The frame's `client_id`, when the frame is a JSON object with a
+    /// string `client_id`. Echoing it makes the rejection permanent, so the
+    /// sender marks that message as failed instead of sending it again.
+    pub client_id: Option<String>,
+}
+
 /// A frame a chat member sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
@@ -253,9 +265,20 @@ pub enum ClientFrame {
 
 impl ClientFrame {
     /// Reads a text frame; the error is sent back as an `error` frame.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|error| format!("invalid JSON: {error}; send an object such as {{\"type\":\"send\",...}}"))?;
+    pub fn parse(text: &str) -> Result<Self, RejectedFrame> {
+        let value: Value = serde_json::from_str(text).map_err(|error| RejectedFrame {
+            message: format!("invalid JSON: {error}; send an object such as {{\"type\":\"send\",...}}"),
+            client_id: None,
+        })?;
+        Self::from_value(&value).map_err(|message| RejectedFrame {
+            message,
+            client_id: value.get("client_id").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+
+    /// Reads a frame that is valid JSON. The error names the field and the
+    /// fix.
+    fn from_value(value: &Value) -> Result<Self, String> {
         let Some(object) = value.as_object() else {
             return Err("invalid frame: send a JSON object with a \"type\" field".to_owned());
         };
@@ -350,7 +373,28 @@ mod tests {
 
         for (frame, expected) in cases {
             let error = ClientFrame::parse(&frame).expect_err(&frame);
-            assert!(error.contains(expected), "{frame}: {error}");
+            assert!(error.message.contains(expected), "{frame}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn rejected_frames_echo_string_client_id() {
+        let long_text = "a".repeat(4097);
+        let cases = [
+            (format!(r#"{{"type":"send","client_id":"a","text":"{long_text}"}}"#), Some("a")),
+            (r#"{"type":"send","client_id":"b","text":" "}"#.to_owned(), Some("b")),
+            (r#"{"type":"send","client_id":"c","file_id":"x"}"#.to_owned(), Some("c")),
+            (r#"{"type":"send","client_id":"d","text":7}"#.to_owned(), Some("d")),
+            (r#"{"type":"shout","client_id":"e"}"#.to_owned(), Some("e")),
+            (r#"{"type":"send","client_id":12,"text":"hi"}"#.to_owned(), None),
+            (r#"{"type":"send","text":"hi"}"#.to_owned(), None),
+            (r#"["client_id"]"#.to_owned(), None),
+            ("not json".to_owned(), None),
+        ];
+
+        for (frame, expected) in cases {
+            let error = ClientFrame::parse(&frame).expect_err(&frame);
+            assert_eq!(error.client_id.as_deref(), expected, "{frame}: {error:?}");
         }
     }
 

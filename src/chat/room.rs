@@ -16,9 +16,9 @@ use tokio::sync::mpsc;
 use super::credential::{CheckKind, Credential};
 use super::protocol::{load_views, MessageView, PostInput, ServerFrame};
 use super::ChatError;
-use crate::db::chat::{self, ChatFile, ChatMessage, NewChatMessage};
+use crate::db::chat::{self, ChatFile, ChatMessage, NewChatMessage, UploaderSide};
 use crate::db::client_requests::{ClientRequest, Viewer};
-use crate::db::ids::{ChatMessageId, ClientRequestId};
+use crate::db::ids::{ChatFileId, ChatMessageId, ClientRequestId};
 use crate::db::staff::{Scope, StaffId, StaffUser};
 use crate::db::{write_transaction, DbError};
 use crate::engine::Engine;
@@ -272,12 +272,7 @@ fn store_message(
         return Err(ChatError::Forbidden(read_only_reason(&request)));
     }
     if let Some(file_id) = input.file_id {
-        let belongs = ChatFile::find(connection, file_id)?.is_some_and(|file| file.request_id == request_id);
-        if !belongs {
-            return Err(ChatError::BadRequest(format!(
-                "file {file_id} does not belong to request {request_id}: upload the file to this request first"
-            )));
-        }
+        check_attachment(connection, request_id, viewer, file_id)?;
     }
     let (sender, staff_id) = match viewer {
         Viewer::Client(_) => (chat::sender::CLIENT, None),
@@ -307,6 +302,36 @@ fn store_message(
     let view = load_views(connection, &request, std::slice::from_ref(&message), "")?.into_iter().next();
     let view = view.ok_or_else(|| ChatError::Internal(anyhow::anyhow!("stored message {} has no view", message.id)))?;
     Ok((view, created))
+}
+
+/// Checks that a message of `viewer` in request `request_id` may carry file
+/// `file_id`: the file must belong to the request and have been uploaded by
+/// the viewer's side, so neither side can send the other's upload as its
+/// own. Runs in the write transaction that stores the message, so the file
+/// cannot change or be swept between this check and the insert.
+fn check_attachment(
+    connection: &mut crate::db::DbConnection,
+    request_id: ClientRequestId,
+    viewer: &Viewer,
+    file_id: ChatFileId,
+) -> Result<(), ChatError> {
+    let file = ChatFile::find(connection, file_id)?.filter(|file| file.request_id == request_id);
+    let Some(file) = file else {
+        return Err(ChatError::BadRequest(format!(
+            "file {file_id} does not belong to request {request_id}: upload the file to this request first"
+        )));
+    };
+    if file.uploader_side() != UploaderSide::of(viewer) {
+        let uploader = match file.uploader_side() {
+            UploaderSide::Client => "the client",
+            UploaderSide::Staff => "staff",
+        };
+        return Err(ChatError::BadRequest(format!(
+            "file {file_id} of request {request_id} was uploaded by {uploader}, and a message can only carry a \
+             file uploaded by its sender's side: upload the file yourself and send the id that upload returns"
+        )));
+    }
+    Ok(())
 }
 
 /// Explains to a viewer who may see a request why they may not post in it.

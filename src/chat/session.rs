@@ -168,8 +168,8 @@ pub async fn run(setup: SessionSetup, mut session: Session, stream: actix_ws::Me
 /// The outcome of one text frame.
 enum Handled {
     Done,
-    /// The frame was rejected: the text of the error frame and, for a
-    /// `send` that must not be sent again, its `client_id`.
+    /// The frame was rejected: the text of the error frame and, when the
+    /// frame must not be sent again, its `client_id`.
     Rejected {
         message: String,
         client_id: Option<String>,
@@ -182,7 +182,7 @@ enum Handled {
 async fn handle_frame(setup: &SessionSetup, room: &Addr<ChatRoom>, member: MemberId, text: &str) -> Handled {
     let frame = match ClientFrame::parse(text) {
         Ok(frame) => frame,
-        Err(message) => return Handled::Rejected { message, client_id: None },
+        Err(rejected) => return Handled::Rejected { message: rejected.message, client_id: rejected.client_id },
     };
     let viewer = setup.viewer.clone();
     let mut client_id = None;

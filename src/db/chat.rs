@@ -9,6 +9,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::client_requests::Viewer;
 use super::ids::{ChatFileId, ChatMessageId, ClientId, ClientRequestId};
 use super::schema::{chat_files, chat_messages};
 use super::staff::StaffId;
@@ -239,6 +240,23 @@ impl ChatFile {
         chat_files::table.filter(chat_files::id.eq_any(ids)).select(ChatFile::as_select()).load(connection)
     }
 
+    /// Returns the side of the chat that uploaded the file. The table's
+    /// check constraint sets exactly one of the two uploader columns.
+    pub fn uploader_side(&self) -> UploaderSide {
+        if self.uploaded_by_client.is_some() {
+            UploaderSide::Client
+        } else {
+            UploaderSide::Staff
+        }
+    }
+
+    /// Returns whether a message refers to the file, that is, whether it
+    /// has been sent.
+    pub fn is_sent(connection: &mut DbConnection, id: ChatFileId) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(chat_messages::table.filter(chat_messages::file_id.eq(id))))
+            .get_result(connection)
+    }
+
     /// Counts the files of `request` that `side` uploaded and that no
     /// message refers to yet.
     pub fn count_unsent(
@@ -284,4 +302,14 @@ impl ChatFile {
 pub enum UploaderSide {
     Client,
     Staff,
+}
+
+impl UploaderSide {
+    /// Returns the side that `viewer` uploads and posts for.
+    pub fn of(viewer: &Viewer) -> Self {
+        match viewer {
+            Viewer::Client(_) => UploaderSide::Client,
+            Viewer::Staff { .. } => UploaderSide::Staff,
+        }
+    }
 }
