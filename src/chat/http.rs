@@ -101,12 +101,14 @@ pub async fn connect(
 }
 
 /// Returns whether the request's `Origin` header, when present, names the
-/// host the request was sent to. Browsers send the page's origin with every
-/// WebSocket handshake, and a cookie-authenticated handshake from a page of
-/// another site must be rejected (cross-site WebSocket hijacking). Requests
-/// without the header (clients other than browsers) pass, because they
-/// carry no ambient cookie.
-pub fn same_origin(request: &HttpRequest) -> bool {
+/// host the request was sent to or the origin of `public_url`, the address
+/// clients open (`portal.public_url`). Browsers send the page's origin with
+/// every WebSocket handshake, and a cookie-authenticated handshake from a
+/// page of another site must be rejected (cross-site WebSocket hijacking).
+/// The public address is accepted because a proxy in front of the server
+/// may pass on its own `Host`. Requests without the header (clients other
+/// than browsers) pass, because they carry no ambient cookie.
+pub fn same_origin(request: &HttpRequest, public_url: &str) -> bool {
     let Some(origin) = request.headers().get(header::ORIGIN) else {
         return true;
     };
@@ -115,7 +117,17 @@ pub fn same_origin(request: &HttpRequest) -> bool {
     };
     let host = request.headers().get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+    let same_host = !host.is_empty() && origin_host.eq_ignore_ascii_case(host);
+    same_host || (!public_url.is_empty() && origin.eq_ignore_ascii_case(public_origin(public_url)))
+}
+
+/// Returns the scheme and authority of `url`, without any path.
+fn public_origin(url: &str) -> &str {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url;
+    };
+    let authority_length = rest.find('/').unwrap_or(rest.len());
+    &url[..scheme.len() + 3 + authority_length]
 }
 
 /// Reads an upload body, stopping as soon as it passes
@@ -422,8 +434,21 @@ mod tests {
             .to_http_request();
         let none = TestRequest::default().insert_header((header::HOST, "127.0.0.1:8080")).to_http_request();
 
-        assert!(same_origin(&same));
-        assert!(!same_origin(&other));
-        assert!(same_origin(&none));
+        assert!(same_origin(&same, ""));
+        assert!(!same_origin(&other, ""));
+        assert!(same_origin(&none, ""));
+    }
+
+    #[test]
+    fn public_url_origin_passes_behind_a_proxy() {
+        let proxied = TestRequest::default()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::ORIGIN, "https://help.example.org"))
+            .to_http_request();
+
+        assert!(same_origin(&proxied, "https://help.example.org"));
+        assert!(same_origin(&proxied, "https://help.example.org/sandesh"));
+        assert!(!same_origin(&proxied, "https://other.example.org"));
+        assert!(!same_origin(&proxied, ""));
     }
 }

@@ -61,7 +61,7 @@ pub async fn connect(
     query: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let request_id = ClientRequestId(parse_path_id(&path)?);
-    if !chat_http::same_origin(&request) {
+    if !chat_http::same_origin(&request, &state.engine.settings.portal.public_url) {
         tracing::warn!(
             client_id = %signed_in.client.id,
             %request_id,

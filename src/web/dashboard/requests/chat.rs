@@ -55,7 +55,7 @@ pub async fn connect(
     query: web::Query<ConnectQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = request_id(&path)?;
-    if !http::same_origin(&request) {
+    if !http::same_origin(&request, &state.engine.settings.portal.public_url) {
         tracing::warn!(
             staff_id = %signed_in.user.id,
             request_id = %id,
