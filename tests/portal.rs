@@ -301,6 +301,46 @@ async fn login_page_takes_login_and_language() {
 }
 
 #[tokio::test]
+async fn only_a_picked_language_is_stored() {
+    let server = Server::start().await;
+    let from_link = add_client(&server, "seema53", "hi", 24).await;
+    let picked = add_client(&server, "seema54", "hi", 24).await;
+    let sign_in_from = |path: &'static str, login: &'static str| {
+        let browser = Browser::new(&server);
+        async move {
+            let form = browser.get(path).await;
+            let token = csrf_token(&form.body);
+            let mut fields =
+                vec![("csrf_token", token), ("login", login.to_owned()), ("password", PASSWORD.to_owned())];
+            for name in ["lang", "lang_chosen"] {
+                if let Some(value) = hidden_value(&form.body, name) {
+                    fields.push((name, value));
+                }
+            }
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(name, value)| (*name, value.as_str())).collect();
+            browser.post("/portal/login", &fields).await
+        }
+    };
+
+    // An old WhatsApp link names the language the client had then.
+    let linked = sign_in_from("/portal/login?login=seema53&lang=en", "seema53").await;
+    let chosen = sign_in_from("/portal/login?lang=en&chosen=1", "seema54").await;
+
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.body);
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+    let language_of = |id: ClientId| server.db(move |connection| Client::find(connection, id));
+    assert_eq!(language_of(from_link.id).await.expect("client").language, "hi", "a link's language is not stored");
+    assert_eq!(language_of(picked.id).await.expect("client").language, "en", "a picked language is stored");
+}
+
+/// Returns the value of the hidden form field `name`, if the page has one.
+fn hidden_value(body: &str, name: &str) -> Option<String> {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = body.find(&marker)? + marker.len();
+    body[start..].split('"').next().map(str::to_owned)
+}
+
+#[tokio::test]
 async fn pages_in_hindi_and_marathi_are_translated() {
     let server = Server::start().await;
     for (login, language, home_title) in

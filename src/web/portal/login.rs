@@ -39,8 +39,13 @@ struct LoginPage {
     csrf_token: String,
     login: String,
     next: String,
-    /// The `?lang=` choice, sent back so the sign-in can store it.
+    /// The `?lang=` language, sent back so the page after the sign-in is in
+    /// it too.
     lang: String,
+    /// Whether the language was picked on this page, so the sign-in stores
+    /// it in the client's profile. A language that came with the link from
+    /// WhatsApp may be older than the profile's and is not stored.
+    lang_chosen: bool,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -49,6 +54,8 @@ struct LoginPage {
 pub struct LoginQuery {
     login: Option<String>,
     lang: Option<String>,
+    /// Present on the links of the page's language menu.
+    chosen: Option<String>,
     next: Option<String>,
     expired: Option<String>,
     signed_out: Option<String>,
@@ -68,6 +75,8 @@ pub struct LoginForm {
     next: String,
     #[serde(default)]
     lang: String,
+    #[serde(default)]
+    lang_chosen: String,
 }
 
 /// A form whose only field is the CSRF token.
@@ -106,7 +115,8 @@ pub async fn form(
     };
     let login = query.login.as_deref().unwrap_or("").trim().chars().take(MAX_LOGIN_LENGTH).collect();
     let lang = query.lang.as_deref().and_then(|code| code.parse::<Language>().ok()).map(Language::code);
-    let page = LoginView { login, next, lang: lang.unwrap_or("").to_owned(), error: None, notice };
+    let lang_chosen = lang.is_some() && query.chosen.is_some();
+    let page = LoginView { login, next, lang: lang.unwrap_or("").to_owned(), lang_chosen, error: None, notice };
     login_page(&state, &request, texts, StatusCode::OK, page)
 }
 
@@ -115,6 +125,7 @@ struct LoginView {
     login: String,
     next: String,
     lang: String,
+    lang_chosen: bool,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -136,6 +147,7 @@ fn login_page(
         login: view.login,
         next: view.next,
         lang: view.lang,
+        lang_chosen: view.lang_chosen,
         error: view.error,
         notice: view.notice,
     };
@@ -168,6 +180,7 @@ pub async fn submit(
         login: form.login.chars().take(MAX_LOGIN_LENGTH).collect(),
         next: next.clone(),
         lang: form.lang.clone(),
+        lang_chosen: form.lang_chosen == "1",
         error: Some(error),
         notice: None,
     };
@@ -205,7 +218,8 @@ pub async fn submit(
         Some(client) if !client.password_usable(now) => Err(Refusal::PasswordSpent),
         Some(client) => {
             let previous = COOKIES.session_id(&request);
-            start_session(&state, client.id, account_key, previous, chosen_language)
+            let stored_language = chosen_language.filter(|_| form.lang_chosen == "1");
+            start_session(&state, client.id, account_key, previous, stored_language)
                 .await?
                 .ok_or(Refusal::PasswordSpent)
         }
