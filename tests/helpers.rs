@@ -632,9 +632,13 @@ async fn non_numeric_ids_get_dashboard_404() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("There is no such page"), "not the dashboard's 404 page: {}", missing.body);
 
-    for path in
-        ["/dashboard/requests/abc", "/dashboard/requests/12x", "/dashboard/files/abc", "/dashboard/requests/abc/ws"]
-    {
+    for path in [
+        "/dashboard/requests/abc",
+        "/dashboard/requests/12x",
+        "/dashboard/files/abc",
+        "/dashboard/files/999999",
+        "/dashboard/requests/abc/ws",
+    ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(page.body, missing.body, "{path} differs from the dashboard's not-found page");

@@ -110,5 +110,10 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = path.parse::<i32>().map(ChatFileId).map_err(|_| DashboardError::NotFound)?;
-    Ok(http::download(&state, viewer(&signed_in), id).await?)
+    // A link opened in a tab gets the dashboard's not-found page, not JSON.
+    match http::download(&state, viewer(&signed_in), id).await {
+        Ok(response) => Ok(response),
+        Err(ChatError::NotFound(_)) => Err(DashboardError::NotFound.into()),
+        Err(error) => Err(error.into()),
+    }
 }
