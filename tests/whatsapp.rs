@@ -681,6 +681,7 @@ async fn stored_message_replied_at_start() {
             media_id: None,
             media_mime_type: None,
             media_filename: None,
+            sender_name: Some("Asha Patil"),
         },
     )
     .expect("insert the stored message");
@@ -695,6 +696,7 @@ async fn stored_message_replied_at_start() {
     assert_eq!(stored[0].status, "processed");
     assert_eq!(stored[0].outcome.as_deref(), Some("client_created"));
     assert_eq!(setup.client(ASHA).await.phone.as_deref(), Some("+919876543210"));
+    assert_eq!(setup.client(ASHA).await.display_name, "Asha Patil", "the stored profile name names the client");
 
     // The agent actors leave WhatsApp rows alone, so nothing was flagged.
     assert!(setup.app.flags().await.is_empty());

@@ -34,19 +34,11 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Messages loaded per query by [`process_pending`].
 const PENDING_BATCH: i64 = 500;
 
-/// A newly stored message and the sender's profile name, which only the
-/// webhook call carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewMessage {
-    pub id: InboundId,
-    pub profile_name: String,
-}
-
 /// The result of storing one webhook call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredNotification {
     /// Messages stored for the first time, in payload order.
-    pub new: Vec<NewMessage>,
+    pub new: Vec<InboundId>,
     /// Messages stored as processed because they need no reply, such as
     /// reactions.
     pub not_answered: usize,
@@ -123,11 +115,12 @@ pub fn store_notification(
                     media_id: media.and_then(|media| media.id.as_deref()),
                     media_mime_type: media.and_then(|media| media.mime_type.as_deref()),
                     media_filename: media.and_then(|media| media.filename.as_deref()),
+                    sender_name: Some(message.profile_name.as_str()).filter(|name| !name.is_empty()),
                 },
             )?;
             match (inserted, no_reply) {
                 (Some(_), Some(_)) => stored.not_answered += 1,
-                (Some(id), None) => stored.new.push(NewMessage { id, profile_name: message.profile_name.clone() }),
+                (Some(id), None) => stored.new.push(id),
                 (None, _) => stored.repeated += 1,
             }
         }
@@ -174,13 +167,10 @@ fn apply_status(connection: &mut DbConnection, report: &StatusReport, now: Naive
 
 /// Replies to one stored message and logs the result. An error leaves the
 /// message `received` for the next sweep.
-pub async fn process(engine: &Engine, id: InboundId, profile_name: Option<String>) -> Option<Onboarded> {
+pub async fn process(engine: &Engine, id: InboundId) -> Option<Onboarded> {
     let context = engine.booking.clone();
     let now = engine.clock.now_naive();
-    let result = engine
-        .database
-        .run(move |connection| onboarding::reply_to(connection, &context, id, profile_name.as_deref(), now))
-        .await;
+    let result = engine.database.run(move |connection| onboarding::reply_to(connection, &context, id, now)).await;
     match result {
         Ok(Some(onboarded)) => {
             tracing::info!(inbound_id = %id, outcome = onboarded.outcome(), "replied to WhatsApp message {id}");
@@ -208,7 +198,7 @@ pub async fn process_pending(engine: &Engine) -> Result<usize, DbError> {
             .await?;
         let complete = batch.len() < PENDING_BATCH as usize;
         for id in &batch {
-            if process(engine, *id, None).await.is_some() {
+            if process(engine, *id).await.is_some() {
                 replied += 1;
             }
         }

@@ -115,7 +115,6 @@ pub fn reply_to(
     connection: &mut DbConnection,
     context: &BookingContext,
     id: InboundId,
-    profile_name: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Option<Onboarded>, OnboardingError> {
     let Some(message) = InboundMessage::find(connection, id)? else { return Ok(None) };
@@ -155,7 +154,7 @@ pub fn reply_to(
                     connection,
                     context,
                     &whatsapp_id,
-                    profile_name.unwrap_or_default(),
+                    message.sender_name.as_deref().unwrap_or_default(),
                     language,
                     &credentials.hash,
                     now,
@@ -163,7 +162,7 @@ pub fn reply_to(
                 (Onboarded::Created { client_id: client.id }, client, Some(credentials.password))
             }
             Some(mut client) => {
-                let name = profile_name.filter(|name| !name.is_empty()).unwrap_or(&client.display_name).to_owned();
+                let name = message.sender_name.clone().unwrap_or_else(|| client.display_name.clone());
                 Client::touch(connection, client.id, &name, now)?;
                 match command {
                     Some(Command::SetLanguage(language)) => {

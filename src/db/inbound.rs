@@ -39,6 +39,8 @@ pub struct InboundMessage {
     pub media_mime_type: Option<String>,
     /// The file name a WhatsApp document was sent with.
     pub media_filename: Option<String>,
+    /// The sender's WhatsApp profile name, cleaned; `None` for SMS.
+    pub sender_name: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -76,6 +78,7 @@ pub struct NewWhatsAppMessage<'a> {
     pub media_id: Option<&'a str>,
     pub media_mime_type: Option<&'a str>,
     pub media_filename: Option<&'a str>,
+    pub sender_name: Option<&'a str>,
 }
 
 /// A routing entry for a message that waits for processing.

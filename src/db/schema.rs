@@ -194,6 +194,7 @@ diesel::table! {
         media_id -> Nullable<Text>,
         media_mime_type -> Nullable<Text>,
         media_filename -> Nullable<Text>,
+        sender_name -> Nullable<Text>,
     }
 }
 

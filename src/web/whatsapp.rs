@@ -198,8 +198,8 @@ pub async fn receive(request: HttpRequest, payload: web::Payload, state: web::Da
     let outbox = state.outbox.clone();
     actix_rt::spawn(async move {
         let mut replied = false;
-        for message in stored.new {
-            replied |= clients::process(&engine, message.id, Some(message.profile_name)).await.is_some();
+        for id in stored.new {
+            replied |= clients::process(&engine, id).await.is_some();
         }
         // The replies are queued now. Without a wake-up they would wait
         // for the outbox's next poll.
