@@ -609,7 +609,12 @@ async fn uploads_are_typed_by_content() {
     assert!(elf_error.contains("application/x-executable"), "{elf_error}");
     assert!(elf_error.contains("application/pdf"), "{elf_error}");
     assert_eq!(large_status, StatusCode::PAYLOAD_TOO_LARGE, "{large}");
-    assert!(large["error"].as_str().expect("error").contains(&MAX_FILE_BYTES.to_string()), "{large}");
+    let large_error = large["error"].as_str().expect("error");
+    assert!(large_error.contains(&MAX_FILE_BYTES.to_string()), "{large}");
+    assert!(large_error.contains(&format!("is {} bytes", PDF.len() + MAX_FILE_BYTES)), "the real size: {large}");
+    let chunked = chunked_upload(&server, &token, request, PDF.len() + MAX_FILE_BYTES).await;
+    assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+    assert!(chunked.contains("the file is larger than the limit of"), "no size it cannot know: {chunked}");
 
     let download = server
         .http
@@ -799,7 +804,7 @@ async fn unsent_uploads_are_capped_per_side() {
 
     assert_eq!(over_status, StatusCode::CONFLICT, "{over}");
     let message = over["error"].as_str().expect("error");
-    assert!(message.contains(&format!("{MAX_UNSENT_FILES} uploaded files")), "{message}");
+    assert!(message.contains(&format!("the request's staff uploaded {MAX_UNSENT_FILES} files")), "{message}");
     assert!(message.contains("send those files in a message first"), "{message}");
     assert_eq!(stored_names(&server).len(), limit, "the rejected upload left no stored file");
 
@@ -820,6 +825,34 @@ async fn unsent_uploads_are_capped_per_side() {
 
     assert_eq!(after_send_status, StatusCode::CREATED, "{after_send}");
     assert_eq!(full_again_status, StatusCode::CONFLICT, "{full_again}");
+}
+
+/// Uploads `size` bytes of a PDF with chunked transfer encoding, so the
+/// server learns the size only while reading, and returns the raw response.
+async fn chunked_upload(server: &Server, token: &str, request: ClientRequestId, size: usize) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let address = server.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect to the server");
+    let head = format!(
+        "POST /api/v1/requests/{request}/files?name=big.pdf HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("send the head");
+    let body = [PDF, &vec![b' '; size - PDF.len()]].concat();
+    // The server may answer and close before the whole body is sent, so
+    // write errors end the upload rather than the test.
+    for chunk in body.chunks(64 * 1024) {
+        let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "the server did not answer the chunked upload within 10 s");
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 #[tokio::test]

@@ -30,16 +30,21 @@ pub enum ChatError {
         "the file is {size} bytes, larger than the limit of {limit} bytes (chat.max_file_bytes): send a smaller file"
     )]
     TooLarge { size: usize, limit: usize },
+    /// 413: an upload without a declared length that passed the limit while
+    /// it was read, so its full size is unknown.
+    #[error("the file is larger than the limit of {limit} bytes (chat.max_file_bytes): send a smaller file")]
+    OverLimit { limit: usize },
     /// 415: an upload whose bytes are not of an allowed type.
     #[error("the file content is {detected}, which is not accepted: send one of {allowed}")]
     UnsupportedType { detected: String, allowed: String },
-    /// 409: the uploader already has the maximum number of files in the
-    /// request that no message has sent.
+    /// 409: the uploader's side already has the maximum number of files in
+    /// the request that no message has sent.
     #[error(
-        "you have {limit} uploaded files in request {request_id} that no message has sent yet, the maximum: send \
-         those files in a message first, or wait until they are deleted, at least {grace_hours} hours after upload"
+        "{uploaders} uploaded {limit} files to request {request_id} that no message has sent yet, the maximum: \
+         send those files in a message first, or wait until they are deleted, at least {grace_hours} hours after \
+         upload"
     )]
-    TooManyUnsentFiles { request_id: ClientRequestId, limit: i64, grace_hours: i64 },
+    TooManyUnsentFiles { uploaders: &'static str, request_id: ClientRequestId, limit: i64, grace_hours: i64 },
     /// 503: the database is busy.
     #[error(transparent)]
     Unavailable(Unavailable),
@@ -91,7 +96,7 @@ impl ResponseError for ChatError {
             ChatError::SignInEnded(_) => StatusCode::UNAUTHORIZED,
             ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
             ChatError::NotFound(_) => StatusCode::NOT_FOUND,
-            ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ChatError::TooLarge { .. } | ChatError::OverLimit { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ChatError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ChatError::TooManyUnsentFiles { .. } => StatusCode::CONFLICT,
             ChatError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -130,16 +130,30 @@ fn public_origin(url: &str) -> &str {
     &url[..scheme.len() + 3 + authority_length]
 }
 
-/// Reads an upload body, stopping as soon as it passes
-/// `chat.max_file_bytes`. Routes that take uploads use this instead of the
-/// `Bytes` extractor, whose limit is fixed when routes are built.
-pub async fn read_upload(state: &AppState, mut payload: web::Payload) -> Result<web::Bytes, ChatError> {
+/// Reads an upload body. A body whose `Content-Length` is over
+/// `chat.max_file_bytes` is rejected before it is read, with its size, and
+/// any other body as soon as it passes the limit. Routes that take uploads
+/// use this instead of the `Bytes` extractor, whose limit is fixed when
+/// routes are built.
+pub async fn read_upload(
+    state: &AppState,
+    request: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::Bytes, ChatError> {
     let limit = state.engine.settings.chat.max_file_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if let Some(size) = declared.filter(|size| *size > limit) {
+        return Err(ChatError::TooLarge { size, limit });
+    }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|error| ChatError::BadRequest(format!("reading the upload failed: {error}")))?;
         if body.len() + chunk.len() > limit {
-            return Err(ChatError::TooLarge { size: body.len() + chunk.len(), limit });
+            return Err(ChatError::OverLimit { limit });
         }
         body.extend_from_slice(&chunk);
     }
@@ -198,7 +212,7 @@ pub async fn upload_with_prefix(
         .run(move |connection| ChatFile::count_unsent(connection, request_id, side).map_err(DbError::from))
         .await?;
     if unsent >= MAX_UNSENT_FILES {
-        return Err(too_many_unsent(request_id));
+        return Err(too_many_unsent(request_id, side));
     }
 
     let original_name = display_name(file_name, sniffed.extension);
@@ -255,7 +269,7 @@ pub async fn upload_with_prefix(
         Ok(Some(file)) => file,
         Ok(None) => {
             remove_unstored(&path, &stored_name);
-            return Err(too_many_unsent(request_id));
+            return Err(too_many_unsent(request_id, side));
         }
         Err(error) => {
             remove_unstored(&path, &stored_name);
@@ -268,8 +282,14 @@ pub async fn upload_with_prefix(
         .json(serde_json::json!({ "file": FileView::new(&file, prefix) })))
 }
 
-fn too_many_unsent(request_id: ClientRequestId) -> ChatError {
-    ChatError::TooManyUnsentFiles { request_id, limit: MAX_UNSENT_FILES, grace_hours: UNSENT_GRACE_HOURS }
+fn too_many_unsent(request_id: ClientRequestId, side: UploaderSide) -> ChatError {
+    // Staff share one count, so an officer who took the request over may
+    // meet files a colleague uploaded.
+    let uploaders = match side {
+        UploaderSide::Client => "you",
+        UploaderSide::Staff => "the request's staff",
+    };
+    ChatError::TooManyUnsentFiles { uploaders, request_id, limit: MAX_UNSENT_FILES, grace_hours: UNSENT_GRACE_HOURS }
 }
 
 /// Removes the stored copy of an upload whose row was not inserted.

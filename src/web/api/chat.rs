@@ -248,6 +248,7 @@ pub struct UploadedFile {
     )
 )]
 pub async fn upload_file(
+    request: HttpRequest,
     state: web::Data<AppState>,
     api_user: ApiUser,
     path: web::Path<String>,
@@ -255,7 +256,7 @@ pub async fn upload_file(
     payload: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = request_id(&path.into_inner())?;
-    let body = chat_http::read_upload(&state, payload).await?;
+    let body = chat_http::read_upload(&state, &request, payload).await?;
     let response =
         chat_http::upload_with_prefix(&state, viewer_of(&api_user), id, &query.name, body, files_prefix::API).await?;
     Ok(response)

@@ -2,7 +2,6 @@
 //! request's chat. The client is authenticated here, and [`crate::chat::http`]
 //! checks that the request is theirs.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -88,17 +87,7 @@ pub async fn upload(
 ) -> Result<HttpResponse, actix_web::Error> {
     signed_in.check_csrf_header(&request)?;
     let request_id = ClientRequestId(parse_path_id(&path)?);
-    let limit = state.engine.settings.chat.max_file_bytes;
-
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|size| *size > limit) {
-        return Err(ChatError::TooLarge { size, limit }.into());
-    }
-    let bytes = chat_http::read_upload(&state, body).await?;
+    let bytes = chat_http::read_upload(&state, &request, body).await?;
 
     Ok(chat_http::upload(&state, signed_in.viewer(), request_id, &query.name, bytes).await?)
 }

@@ -90,16 +90,7 @@ pub async fn upload(
     signed_in.check_csrf(token, &request)?;
     let id = request_id(&path)?;
 
-    let declared = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    let limit = state.engine.settings.chat.max_file_bytes;
-    if let Some(size) = declared.filter(|size| *size > limit) {
-        return Err(ChatError::TooLarge { size, limit }.into());
-    }
-    let bytes = http::read_upload(&state, body).await?;
+    let bytes = http::read_upload(&state, &request, body).await?;
     Ok(http::upload(&state, viewer(&signed_in), id, &query.name, bytes).await?)
 }
 
