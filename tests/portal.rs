@@ -477,6 +477,8 @@ async fn unclosed_requests_are_limited() {
 
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     assert!(refused.body.contains("You already have 2 requests that are not closed."), "{}", refused.body);
+    assert!(refused.body.contains("Your request was not sent"), "{}", refused.body);
+    assert!(!refused.body.contains("Please correct the marked fields"), "no field is wrong: {}", refused.body);
     assert_eq!(after_close.status, StatusCode::SEE_OTHER, "{}", after_close.body);
     let stored = server.db(move |connection| ClientRequest::for_client(connection, client.id)).await;
     assert_eq!(stored.len(), 3, "the refused form stored nothing");

@@ -46,6 +46,7 @@ portal-new-chat-title = Chat with a helper
 portal-new-chat-intro = Choose your area and the topic, and the chat opens at once.
 portal-new-chat-submit = Start chat
 portal-errors-title = Please correct the marked fields
+portal-errors-not-sent-title = Your request was not sent
 
 portal-field-name = Your name (required)
 portal-field-phone = Phone number (required)

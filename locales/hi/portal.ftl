@@ -46,6 +46,7 @@ portal-new-chat-title = सहायक से चैट करें
 portal-new-chat-intro = अपना क्षेत्र और विषय चुनें, चैट तुरंत खुल जाएगी।
 portal-new-chat-submit = चैट शुरू करें
 portal-errors-title = कृपया चिह्नित खाने ठीक करें
+portal-errors-not-sent-title = आपका अनुरोध नहीं भेजा गया
 
 portal-field-name = आपका नाम (ज़रूरी)
 portal-field-phone = फ़ोन नंबर (ज़रूरी)

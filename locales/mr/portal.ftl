@@ -46,6 +46,7 @@ portal-new-chat-title = मदतनिसाशी चॅट करा
 portal-new-chat-intro = तुमचा भाग आणि विषय निवडा, चॅट लगेच उघडेल.
 portal-new-chat-submit = चॅट सुरू करा
 portal-errors-title = कृपया खूण केलेले रकाने दुरुस्त करा
+portal-errors-not-sent-title = तुमची विनंती पाठवली गेली नाही
 
 portal-field-name = तुमचे नाव (आवश्यक)
 portal-field-phone = फोन नंबर (आवश्यक)

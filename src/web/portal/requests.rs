@@ -38,6 +38,10 @@ pub fn form_config() -> web::FormConfig {
     web::FormConfig::default().limit(MAX_FORM_BYTES)
 }
 
+/// The error key of a problem with the whole form rather than one field. It
+/// is also the id of the page's main content, which the summary links to.
+const FORM_ERROR: &str = "main";
+
 /// Maximum length of a contact name, in characters.
 pub const MAX_NAME_LENGTH: usize = 100;
 
@@ -160,6 +164,9 @@ struct NewRequestPage {
     areas: Vec<Choice>,
     errors: Errors,
     summary: Vec<ErrorLink>,
+    /// The heading above the summary: fields to correct, or a request that
+    /// cannot be sent as it is.
+    summary_title: String,
     max_description: usize,
     max_name: usize,
 }
@@ -223,6 +230,11 @@ fn new_page(
             Choice::new(corporation.id, corporation.name.clone(), selected)
         })
         .collect();
+    // An error of the whole form, such as the request limit, has no field
+    // to correct.
+    let summary = errors.summary();
+    let whole_form = summary.iter().all(|error| error.field == FORM_ERROR);
+    let summary_title = texts.get(if whole_form { "portal-errors-not-sent-title" } else { "portal-errors-title" });
     let title_id = if origin == origin::CHAT { "portal-new-chat-title" } else { "portal-new-form-title" };
     let title = texts.get(title_id);
     let current_path = format!("/portal/requests/new?origin={origin}");
@@ -235,7 +247,8 @@ fn new_page(
         description: form.description,
         categories,
         areas,
-        summary: errors.summary(),
+        summary,
+        summary_title,
         errors,
         max_description: MAX_DESCRIPTION_LENGTH,
         max_name: MAX_NAME_LENGTH,
@@ -430,7 +443,7 @@ pub async fn create(
     let Some(stored) = stored else {
         tracing::info!(client_id = %client_id, limit, "rejected a new request: the client has {limit} requests that are not closed");
         let mut errors = Errors::default();
-        errors.add("main", texts.with("portal-error-too-many-requests", "max", &limit.to_string()));
+        errors.add(FORM_ERROR, texts.with("portal-error-too-many-requests", "max", &limit.to_string()));
         return Ok(new_page(&state, &signed_in, &corporations, form, errors, StatusCode::CONFLICT)?);
     };
     tracing::info!(
