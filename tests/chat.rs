@@ -594,6 +594,7 @@ async fn uploads_are_typed_by_content() {
     let (png_status, png) = server.upload(&token, request, "photo.png", PNG).await;
     let (pdf_status, pdf) = server.upload(&token, request, "photo.png", PDF).await;
     let (elf_status, elf) = server.upload(&token, request, "tool.exe", ELF).await;
+    let (text_status, text) = server.upload(&token, request, "notes.png", b"just some notes").await;
     let (large_status, large) =
         server.upload(&token, request, "big.pdf", &[PDF, &vec![b' '; MAX_FILE_BYTES]].concat()).await;
 
@@ -608,6 +609,10 @@ async fn uploads_are_typed_by_content() {
     let elf_error = elf["error"].as_str().expect("error");
     assert!(elf_error.contains("application/x-executable"), "{elf_error}");
     assert!(elf_error.contains("application/pdf"), "{elf_error}");
+    assert_eq!(text_status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{text}");
+    let text_error = text["error"].as_str().expect("error");
+    assert!(text_error.contains("could not be recognised from its content"), "{text_error}");
+    assert!(!text_error.contains("octet-stream"), "{text_error}");
     assert_eq!(large_status, StatusCode::PAYLOAD_TOO_LARGE, "{large}");
     let large_error = large["error"].as_str().expect("error");
     assert!(large_error.contains(&MAX_FILE_BYTES.to_string()), "{large}");

@@ -37,6 +37,10 @@ pub enum ChatError {
     /// 415: an upload whose bytes are not of an allowed type.
     #[error("the file content is {detected}, which is not accepted: send one of {allowed}")]
     UnsupportedType { detected: String, allowed: String },
+    /// 415: an upload whose type cannot be told from its bytes, such as
+    /// plain text.
+    #[error("the file's type could not be recognised from its content: send one of {allowed}")]
+    UnknownType { allowed: String },
     /// 409: the uploader's side already has the maximum number of files in
     /// the request that no message has sent.
     #[error(
@@ -97,7 +101,7 @@ impl ResponseError for ChatError {
             ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
             ChatError::NotFound(_) => StatusCode::NOT_FOUND,
             ChatError::TooLarge { .. } | ChatError::OverLimit { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ChatError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ChatError::UnsupportedType { .. } | ChatError::UnknownType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ChatError::TooManyUnsentFiles { .. } => StatusCode::CONFLICT,
             ChatError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

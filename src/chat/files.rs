@@ -67,7 +67,7 @@ pub fn display_name(uploaded: &str, extension: Option<&str>) -> String {
     let last_part = uploaded.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last_part
         .chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .filter(|c| !c.is_control() && !crate::text::is_bidi_control(*c))
         .filter(|c| !matches!(c, '"' | '\'' | '<' | '>' | ':' | '|' | '?' | '*' | ';' | '%'))
         .collect();
     let cleaned = cleaned.trim().trim_matches('.').trim();
@@ -85,15 +85,6 @@ pub fn display_name(uploaded: &str, extension: Option<&str>) -> String {
         }
     }
     name
-}
-
-/// Returns whether `c` is a Unicode bidirectional formatting character
-/// (Unicode Standard Annex 9: embeddings, overrides, isolates and marks).
-/// A name such as `invoice\u{202E}fdp.exe` would otherwise display as
-/// `invoiceexe.pdf`. Zero-width joiners stay, because Devanagari spelling
-/// needs them.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Returns an ASCII-only form of `name` for the plain `filename=` parameter

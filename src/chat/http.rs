@@ -200,9 +200,10 @@ pub async fn upload_with_prefix(
     // a file that would never be accepted gets 413 or 415 rather than 409.
     let sniffed = sniff(&body);
     if !settings.allowed_types.iter().any(|allowed| allowed.eq_ignore_ascii_case(sniffed.content_type)) {
-        return Err(ChatError::UnsupportedType {
-            detected: sniffed.content_type.to_owned(),
-            allowed: settings.allowed_types.join(", "),
+        let allowed = settings.allowed_types.join(", ");
+        return Err(match sniffed.extension {
+            Some(_) => ChatError::UnsupportedType { detected: sniffed.content_type.to_owned(), allowed },
+            None => ChatError::UnknownType { allowed },
         });
     }
     let side = UploaderSide::of(&viewer);
