@@ -466,6 +466,7 @@ async fn unclosed_requests_are_limited() {
     let chat_form = [("origin", "chat"), ("category", "other"), ("area", area.as_str())];
 
     let refused = post_request(&browser, &chat_form).await;
+    let home_at_limit = browser.get("/portal/").await;
     server
         .db(move |connection| {
             diesel::update(client_requests::table.find(first))
@@ -479,6 +480,8 @@ async fn unclosed_requests_are_limited() {
     assert!(refused.body.contains("You already have 2 requests that are not closed."), "{}", refused.body);
     assert!(refused.body.contains("Your request was not sent"), "{}", refused.body);
     assert!(!refused.body.contains("Please correct the marked fields"), "no field is wrong: {}", refused.body);
+    assert!(home_at_limit.body.contains("You already have 2 requests"), "{}", home_at_limit.body);
+    assert!(!home_at_limit.body.contains("/portal/requests/new?origin=chat"), "{}", home_at_limit.body);
     assert_eq!(after_close.status, StatusCode::SEE_OTHER, "{}", after_close.body);
     let stored = server.db(move |connection| ClientRequest::for_client(connection, client.id)).await;
     assert_eq!(stored.len(), 3, "the refused form stored nothing");

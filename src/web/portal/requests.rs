@@ -81,6 +81,8 @@ struct RequestRow {
 struct HomePage {
     layout: Layout,
     requests: Vec<RequestRow>,
+    /// Why no new request can be made, when the client is at the limit.
+    limit_notice: Option<String>,
 }
 
 /// `GET /portal`: sends the browser to the home page.
@@ -113,8 +115,15 @@ pub async fn home(state: web::Data<AppState>, signed_in: SignedInClient) -> Resu
             created: local_time(zone, request.created_at),
         })
         .collect();
+    // At the limit the two ways to ask are replaced by the reason, so no
+    // one fills a form that would be refused.
+    let limit = state.engine.settings.portal.max_unclosed_requests;
+    let unclosed = requests.iter().filter(|request| request.status != status::CLOSED).count();
+    let limit_notice =
+        (unclosed >= limit as usize).then(|| texts.with("portal-error-too-many-requests", "max", &limit.to_string()));
     let title = texts.get("portal-home-title");
-    let page = HomePage { layout: Layout::signed_in(texts, title, &signed_in, HOME_PATH), requests: rows };
+    let page =
+        HomePage { layout: Layout::signed_in(texts, title, &signed_in, HOME_PATH), requests: rows, limit_notice };
     render(&page)
 }
 
