@@ -191,7 +191,7 @@ async fn admin_creates_facility_agent_and_series() {
     fill(&browser, "capacity", "5").await;
     choose(&browser, "recurrence", "Weekly").await;
     fill(&browser, "occurrences", "4").await;
-    // The form page's navigation also says "Slots", so wait for the first
+    // The form page's navigation also shows "Slots", so wait for the first
     // slot's date, which only the result page shows.
     let slots = submit_form(&browser, &tomorrow.format("%d-%m-%Y").to_string()).await;
 

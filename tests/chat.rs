@@ -845,7 +845,7 @@ async fn chunked_upload(server: &Server, token: &str, request: ClientRequestId, 
     );
     stream.write_all(head.as_bytes()).await.expect("send the head");
     let body = [PDF, &vec![b' '; size - PDF.len()]].concat();
-    // The server may answer and close before the whole body is sent, so
+    // The server may respond and close before the whole body is sent, so
     // write errors end the upload rather than the test.
     for chunk in body.chunks(64 * 1024) {
         let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();

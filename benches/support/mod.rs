@@ -1,4 +1,4 @@
-//! What the webhook and chat benchmarks share: run parameters from the
+//! Shared parts of the webhook and chat benchmarks: run parameters from the
 //! environment, the load average, and the durable commit rate of one
 //! SQLite connection on the application's database file. The benchmarks
 //! print that rate as the floor of what one stored row costs. A benchmark

@@ -21,8 +21,8 @@ pub const RECHECK_INTERVAL: Duration = Duration::from_secs(30);
 /// like the page loads of both areas do.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
-/// The sign-in that opened a chat WebSocket. Each variant holds the key of
-/// the row that the area's own authentication reads.
+/// The sign-in that opened a chat WebSocket. Each variant contains the key
+/// of the row that the area's own authentication reads.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A dashboard session: the `staff_sessions` row id, which is the

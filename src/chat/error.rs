@@ -37,8 +37,8 @@ pub enum ChatError {
     /// 415: an upload whose bytes are not of an allowed type.
     #[error("the file content is {detected}, which is not accepted: send one of {allowed}")]
     UnsupportedType { detected: String, allowed: String },
-    /// 415: an upload whose type cannot be told from its bytes, such as
-    /// plain text.
+    /// 415: an upload whose type cannot be recognised from its bytes, such
+    /// as plain text.
     #[error("the file's type could not be recognised from its content: send one of {allowed}")]
     UnknownType { allowed: String },
     /// 409: the uploader's side already has the maximum number of files in

@@ -158,8 +158,9 @@ impl ClientRequest {
             .load(connection)
     }
 
-    /// What a staff user sees: open requests in their scope, oldest first,
-    /// then requests assigned to them; an admin sees every request.
+    /// Returns the requests a staff user may read: open requests in their
+    /// scope, oldest first, then requests assigned to them. An admin gets
+    /// every request.
     pub fn for_staff(connection: &mut DbConnection, staff: StaffId, scope: &Scope) -> QueryResult<Vec<ClientRequest>> {
         let mut query = client_requests::table.select(ClientRequest::as_select()).into_boxed();
         match scope {

@@ -433,7 +433,7 @@ pub struct CuttableLink {
 
 struct LinkState {
     up: std::sync::atomic::AtomicBool,
-    /// Bumped by every cut; a connection ends when it sees a newer value.
+    /// Bumped by every cut. A connection ends when it reads a newer value.
     cuts: tokio::sync::watch::Sender<usize>,
 }
 
@@ -466,7 +466,7 @@ impl CuttableLink {
         CuttableLink { port, state, acceptor }
     }
 
-    /// The server's address through this link.
+    /// Returns the server's address for `path` through this link.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }

@@ -81,7 +81,7 @@ struct RequestRow {
 struct HomePage {
     layout: Layout,
     requests: Vec<RequestRow>,
-    /// Why no new request can be made, when the client is at the limit.
+    /// The reason no new request can be made, when the client is at the limit.
     limit_notice: Option<String>,
 }
 
