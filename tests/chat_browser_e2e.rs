@@ -79,13 +79,18 @@ async fn client_starts_chat(browser: &Client, link: &CuttableLink) -> i32 {
         .click()
         .await
         .expect("sign in");
+    // The click returns before the next page loads, so each step waits for
+    // an element of the page it expects.
     browser
-        .find(Locator::Css("a.choice[href='/portal/requests/new?origin=chat']"))
+        .wait()
+        .at_most(WAIT_TIMEOUT)
+        .for_element(Locator::Css("a.choice[href='/portal/requests/new?origin=chat']"))
         .await
         .expect("the home page offers a chat")
         .click()
         .await
         .expect("choose chat");
+    browser.wait().at_most(WAIT_TIMEOUT).for_element(Locator::Id("category")).await.expect("the chat form opens");
     browser
         .execute("document.getElementById('category').value = 'health';", vec![])
         .await
